@@ -1,0 +1,70 @@
+"""The graph IR: named nodes in topological order, and shape inference over them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import LayerError, Problem, SpecError
+from .layers import Layer, Shape
+
+INPUT = "input"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One layer of a model: its unique path, the layer, the nodes it reads, where it was written."""
+
+    name: str
+    layer: Layer
+    inputs: tuple[str, ...]
+    line: int = 0
+    col: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A whole network: nodes in topological order (each reads only earlier nodes or `input`)."""
+
+    name: str
+    input: Shape
+    nodes: tuple[Node, ...]
+    description: str = ""
+    source: str = "<spec>"
+
+    @property
+    def output_node(self) -> str:
+        return self.nodes[-1].name if self.nodes else INPUT
+
+
+def infer_shapes(model: Model) -> dict[str, Shape]:
+    """Output shape of every node (and `input`); raises SpecError naming each layer that does not fit."""
+    shapes: dict[str, Shape] = {INPUT: model.input}
+    problems: list[Problem] = []
+    for node in model.nodes:
+        ins = [shapes.get(i) for i in node.inputs]
+        if any(s is None for s in ins):
+            # An upstream layer already failed (or the IR is broken): its problem is reported.
+            if not problems:
+                missing = [i for i, s in zip(node.inputs, ins) if s is None]
+                raise ValueError(f"node {node.name!r} reads unknown node(s) {missing}")
+            continue
+        try:
+            if node.layer.arity > 1:
+                shapes[node.name] = node.layer.output_shape(tuple(ins), node.inputs)
+            else:
+                shapes[node.name] = node.layer.output_shape(tuple(ins))
+        except LayerError as exc:
+            problems.append(Problem(model.source, node.line, node.col, f"layer '{node.name}': {exc}"))
+    if problems:
+        raise SpecError(problems)
+    return shapes
+
+
+def consumers(model: Model) -> dict[str, list[str]]:
+    """For every node name (and `input`), the names of the nodes that read it."""
+    out: dict[str, list[str]] = {INPUT: []}
+    for node in model.nodes:
+        out[node.name] = []
+        for i in node.inputs:
+            out[i].append(node.name)
+    return out

@@ -1,0 +1,18 @@
+"""Renderers: Report(s) -> text. Each format is one module; FORMATS lists them for the CLI."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Callable
+
+# format name -> module under conv_cost.render; imported only when used, to keep start-up light.
+FORMATS: dict[str, str] = {
+    "table": "table",
+    "json": "json",
+}
+
+
+def renderer(fmt: str, kind: str) -> Callable:
+    """The function rendering `kind` ("report" or "compare") in format `fmt`."""
+    module = import_module(f"{__name__}.{FORMATS[fmt]}")
+    return getattr(module, f"render_{kind}")

@@ -1,0 +1,869 @@
+"""YAML spec -> Models: strict reading with source positions; blocks and templates flattened.
+
+PyYAML's composer (its C version where present) gives a node tree with positions; values
+are converted by hand so duplicate keys, YAML 1.1 surprises (`yes`, `017`) and foreign
+tags are errors rather than silent guesses.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import MAX_PROBLEMS, Problem, SpecError, did_you_mean
+from .graph import INPUT, Model, Node, infer_shapes
+from .layers import ALIASES, LAYERS, Shape, make_layer, spec_keys
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+DEFAULT_MAX_LAYERS = 1_000_000
+
+BLOCK_TYPES = ("parallel", "residual", "repeat")
+COMMON_KEYS = ("type", "name", "inputs")
+BLOCK_KEYS = {
+    "parallel": ("branches", "merge"),
+    "residual": ("body", "shortcut"),
+    "repeat": ("times", "body"),
+}
+TOP_KEYS = ("name", "description", "input", "layers", "models", "blocks")
+MODEL_KEYS = ("name", "description", "input", "layers")
+TEMPLATE_KEYS = ("params", "layers", "description")
+
+_T = "tag:yaml.org,2002:"
+_INT_RE = re.compile(r"[-+]?(0|[1-9][0-9_]*)\Z")
+_NAME_RE = re.compile(r"[^/\s]+\Z")
+
+
+class _Invalid:
+    """A value already reported as a problem; later checks pass over it silently."""
+
+    def __repr__(self) -> str:
+        return "<invalid>"
+
+
+INVALID = _Invalid()
+
+
+class Y:
+    """A YAML value with its 1-based position; mappings also keep their keys' positions."""
+
+    __slots__ = ("value", "line", "col", "keys")
+
+    def __init__(self, value: Any, line: int, col: int, keys: dict[str, tuple[int, int]] | None = None):
+        self.value = value
+        self.line = line
+        self.col = col
+        self.keys = keys
+
+    def __repr__(self) -> str:
+        return f"Y({self.value!r} @{self.line}:{self.col})"
+
+
+def plain(y: Y) -> Any:
+    """The Python value of a Y tree, positions dropped."""
+    v = y.value
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [plain(x) for x in v]
+    return v
+
+
+def _describe(v: Any) -> str:
+    if v is None:
+        return "null"
+    if type(v) is bool:
+        return f"boolean {str(v).lower()}"
+    if isinstance(v, str):
+        return f"string '{v}'"
+    if isinstance(v, float):
+        return f"float {v!r}"
+    if isinstance(v, int):
+        return f"{v}"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    return repr(v)
+
+
+# ---------------------------------------------------------------------------- YAML -> Y
+
+
+class _YamlReader:
+    def __init__(self, path: str, problems: list[Problem]):
+        self.path = path
+        self.problems = problems
+        self.memo: dict[int, Y] = {}  # aliases share one converted value, so expansion stays linear
+
+    def error(self, line: int, col: int, message: str) -> None:
+        self.problems.append(Problem(self.path, line, col, message))
+
+    def convert(self, node: yaml.Node) -> Y:
+        seen = self.memo.get(id(node))
+        if seen is not None:
+            return seen
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        if isinstance(node, yaml.ScalarNode):
+            y = Y(self.scalar(node, line, col), line, col)
+        elif isinstance(node, yaml.SequenceNode):
+            self.check_tag(node, _T + "seq", line, col)
+            y = Y([self.convert(item) for item in node.value], line, col)
+        else:
+            self.check_tag(node, _T + "map", line, col)
+            y = self.mapping(node, line, col)
+        self.memo[id(node)] = y
+        return y
+
+    def check_tag(self, node: yaml.Node, expected: str, line: int, col: int) -> None:
+        if node.tag != expected:
+            self.error(line, col, f"YAML tag '{node.tag}' is not allowed; convcost reads plain YAML only")
+
+    def mapping(self, node: yaml.MappingNode, line: int, col: int) -> Y:
+        values: dict[str, Y] = {}
+        keys: dict[str, tuple[int, int]] = {}
+        for knode, vnode in node.value:
+            kl, kc = knode.start_mark.line + 1, knode.start_mark.column + 1
+            if knode.tag == _T + "merge":
+                self.error(kl, kc, "merge keys ('<<') are not supported; write the keys out, "
+                                   "or use a template under 'blocks:'")
+                continue
+            if not isinstance(knode, yaml.ScalarNode) or knode.tag != _T + "str":
+                shown = knode.value if isinstance(knode, yaml.ScalarNode) else "a collection"
+                self.error(kl, kc, f"a key must be a plain string, got '{shown}'; quote it if it is a name")
+                continue
+            k = knode.value
+            if k in values:
+                first = keys[k]
+                self.error(kl, kc, f"duplicate key '{k}' (first at line {first[0]}); keep one of them")
+                continue
+            keys[k] = (kl, kc)
+            values[k] = self.convert(vnode)
+        return Y(values, line, col, keys)
+
+    def scalar(self, node: yaml.ScalarNode, line: int, col: int) -> Any:
+        tag, raw = node.tag, node.value
+        if tag == _T + "str":
+            return raw
+        if tag == _T + "int":
+            if _INT_RE.match(raw):
+                return int(raw.replace("_", ""))
+            self.error(line, col, f"integer '{raw}' is ambiguous (YAML 1.1 reads it in another base); "
+                                  "write it in plain decimal without leading zeros")
+            return INVALID
+        if tag == _T + "bool":
+            if raw.lower() in ("true", "false"):
+                return raw.lower() == "true"
+            self.error(line, col, f"'{raw}' would be read as a boolean; write true or false "
+                                  "(or quote it for a string)")
+            return INVALID
+        if tag == _T + "null":
+            return None
+        if tag == _T + "float":
+            text = raw.replace("_", "").lower()
+            try:
+                return float(text.replace(".inf", "inf").replace(".nan", "nan"))
+            except ValueError:
+                self.error(line, col, f"cannot read number '{raw}'")
+                return INVALID
+        if tag == _T + "timestamp":
+            return raw
+        self.error(line, col, f"YAML tag '{tag}' is not allowed; convcost reads plain YAML only")
+        return INVALID
+
+
+def read_yaml(text: str, path: str, problems: list[Problem]) -> Y | None:
+    """Compose YAML text into a Y tree; problems are appended, None if nothing usable."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = exc.problem or exc.context or "invalid YAML"
+        problems.append(Problem(path, line, col, f"invalid YAML: {what}"))
+        return None
+    except yaml.YAMLError as exc:
+        problems.append(Problem(path, 1, 1, f"invalid YAML: {exc}"))
+        return None
+    except RecursionError:
+        problems.append(Problem(path, 1, 1, "the YAML is nested too deeply to read"))
+        return None
+    if node is None:
+        problems.append(Problem(path, 1, 1, "the spec is empty; it needs 'input' and 'layers' (or 'models')"))
+        return None
+    return _YamlReader(path, problems).convert(node)
+
+
+# ---------------------------------------------------------------------------- templates
+
+
+class ExprError(ValueError):
+    pass
+
+
+_TOKEN_RE = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z_0-9]*)|(//|[-+*()]))")
+_SUBST_RE = re.compile(r"\$\{([^}]*)\}")
+
+
+def _tokenize(expr: str) -> list[tuple[str, Any]]:
+    tokens: list[tuple[str, Any]] = []
+    pos = 0
+    expr = expr.rstrip()
+    while pos < len(expr):
+        m = _TOKEN_RE.match(expr, pos)
+        if not m or m.end() == pos:
+            raise ExprError(f"cannot read '{expr[pos:].strip()}' in '{expr}'; use integers, "
+                            "parameter names and + - * // ( )")
+        num, name, op = m.groups()
+        tokens.append(("num", int(num)) if num else ("name", name) if name else ("op", op))
+        pos = m.end()
+    return tokens
+
+
+def evaluate(expr: str, env: dict[str, Any]) -> Any:
+    """Integer arithmetic (+ - * // parentheses) over named params, without eval.
+
+    A bare parameter name yields the parameter's value whatever its type.
+    """
+    tokens = _tokenize(expr)
+    if not tokens:
+        raise ExprError("empty expression '${}'")
+    if len(tokens) == 1 and tokens[0][0] == "name":
+        return _lookup(tokens[0][1], env)
+    pos = 0
+
+    def peek() -> tuple[str, Any] | None:
+        return tokens[pos] if pos < len(tokens) else None
+
+    def take() -> tuple[str, Any]:
+        nonlocal pos
+        tok = peek()
+        if tok is None:
+            raise ExprError(f"'{expr}' ends too early")
+        pos += 1
+        return tok
+
+    def atom() -> int:
+        kind, val = take()
+        if kind == "num":
+            return val
+        if kind == "name":
+            v = _lookup(val, env)
+            if type(v) is not int:
+                raise ExprError(f"parameter '{val}' is {_describe(v)}, not an integer")
+            return v
+        if val == "(":
+            v = add()
+            if take() != ("op", ")"):
+                raise ExprError(f"missing ')' in '{expr}'")
+            return v
+        if val in "+-":
+            v = atom()
+            return -v if val == "-" else v
+        raise ExprError(f"unexpected '{val}' in '{expr}'")
+
+    def mul() -> int:
+        v = atom()
+        while peek() in (("op", "*"), ("op", "//")):
+            op = take()[1]
+            rhs = atom()
+            if op == "*":
+                v *= rhs
+            elif rhs == 0:
+                raise ExprError(f"division by zero in '{expr}'")
+            else:
+                v //= rhs
+        return v
+
+    def add() -> int:
+        v = mul()
+        while peek() in (("op", "+"), ("op", "-")):
+            op = take()[1]
+            v = v + mul() if op == "+" else v - mul()
+        return v
+
+    result = add()
+    if pos != len(tokens):
+        raise ExprError(f"unexpected '{tokens[pos][1]}' in '{expr}'")
+    return result
+
+
+def _lookup(name: str, env: dict[str, Any]) -> Any:
+    if name not in env:
+        raise ExprError(f"unknown parameter '{name}'{did_you_mean(name, env)}")
+    return env[name]
+
+
+# ---------------------------------------------------------------------------- spec -> models
+
+
+class _Abort(Exception):
+    """Stop expanding: the layer limit was hit."""
+
+
+class _Scope:
+    """Names visible in one layer list; lookups fall back to the enclosing lists."""
+
+    __slots__ = ("prefix", "input", "names", "counters", "parent")
+
+    def __init__(self, prefix: str, input_node: str, parent: _Scope | None):
+        self.prefix = prefix
+        self.input = input_node
+        self.names: dict[str, str] = {}
+        self.counters: dict[str, int] = {}
+        self.parent = parent
+
+    def lookup(self, name: str) -> str | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name == INPUT:
+                return scope.input
+            if name in scope.names:
+                return scope.names[name]
+            scope = scope.parent
+        return None
+
+    def visible(self) -> list[str]:
+        out: list[str] = [INPUT]
+        scope: _Scope | None = self
+        while scope is not None:
+            out.extend(scope.names)
+            scope = scope.parent
+        return out
+
+
+class _Template:
+    __slots__ = ("name", "params", "layers")
+
+    def __init__(self, name: str, params: dict[str, Y | None], layers: Y):
+        self.name = name
+        self.params = params  # None: required
+        self.layers = layers
+
+
+class _SpecReader:
+    def __init__(self, path: str, max_layers: int):
+        self.path = path
+        self.max_layers = max_layers
+        self.problems: list[Problem] = []
+        self.templates: dict[str, _Template] = {}
+        self.nodes: list[Node] = []
+        self.node_count = 0
+        self.expanding: list[str] = []
+        self.top_input_given = False
+        self.where = ""  # " (in template 'x' used at L:C)" while expanding a template
+
+    # -- reporting and typed values
+
+    def error(self, at: Y | tuple[int, int], message: str) -> None:
+        line, col = (at.line, at.col) if isinstance(at, Y) else at
+        self.problems.append(Problem(self.path, line, col, message + self.where))
+
+    def key_pos(self, y: Y, key: str) -> tuple[int, int]:
+        return y.keys[key] if y.keys and key in y.keys else (y.line, y.col)
+
+    def check_keys(self, y: Y, allowed: tuple[str, ...] | list[str], what: str) -> None:
+        for k in y.value:
+            if k not in allowed:
+                self.error(self.key_pos(y, k), f"unknown key '{k}' in {what}{did_you_mean(k, allowed)}"
+                           + ("" if did_you_mean(k, allowed) else f"; allowed keys: {', '.join(allowed)}"))
+
+    def expect_int(self, y: Y, what: str, minimum: int = 1) -> int | _Invalid:
+        v = y.value
+        if v is INVALID:
+            return INVALID
+        if type(v) is int and v >= minimum:
+            return v
+        need = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        hint = ""
+        if isinstance(v, float) and v.is_integer():
+            hint = f"; write {int(v)}"
+        elif isinstance(v, str) and "${" in v:
+            hint = "; ${...} works only inside a template under 'blocks:'"
+        elif type(v) is int:
+            hint = "" if minimum != 1 else "; sizes start at 1"
+        self.error(y, f"{what} must be {need}, got {_describe(v)}{hint}")
+        return INVALID
+
+    def expect_str(self, y: Y, what: str) -> str | _Invalid:
+        if isinstance(y.value, str):
+            return y.value
+        if y.value is not INVALID:
+            self.error(y, f"{what} must be a string, got {_describe(y.value)}")
+        return INVALID
+
+    def expect_list(self, y: Y, what: str) -> list[Y] | None:
+        if isinstance(y.value, list):
+            return y.value
+        if y.value is not INVALID:
+            self.error(y, f"{what} must be a list, got {_describe(y.value)}")
+        return None
+
+    def expect_map(self, y: Y, what: str) -> dict[str, Y] | None:
+        if isinstance(y.value, dict):
+            return y.value
+        if y.value is not INVALID:
+            self.error(y, f"{what} must be a mapping, got {_describe(y.value)}")
+        return None
+
+    def pair(self, y: Y, what: str, minimum: int = 1) -> tuple[int, int] | _Invalid:
+        if isinstance(y.value, list):
+            if len(y.value) != 2:
+                self.error(y, f"{what} must be one integer or [height, width], got a list of {len(y.value)}")
+                return INVALID
+            h, w = (self.expect_int(item, what, minimum) for item in y.value)
+            return INVALID if INVALID in (h, w) else (h, w)
+        v = self.expect_int(y, what, minimum)
+        return INVALID if v is INVALID else (v, v)
+
+    def value_of_kind(self, kind: str, y: Y, what: str) -> Any:
+        if kind == "count":
+            return self.expect_int(y, what)
+        if kind == "pair":
+            return self.pair(y, what)
+        if kind == "padding":
+            if isinstance(y.value, str):
+                if y.value in ("same", "valid"):
+                    return y.value
+                self.error(y, f"{what} must be same, valid, an integer or [height, width], "
+                              f"got '{y.value}'{did_you_mean(y.value, ('same', 'valid'))}")
+                return INVALID
+            return self.pair(y, what, minimum=0)
+        if kind == "bool":
+            if type(y.value) is bool:
+                return y.value
+            if y.value is not INVALID:
+                self.error(y, f"{what} must be true or false, got {_describe(y.value)}")
+            return INVALID
+        raise AssertionError(kind)
+
+    # -- file and models
+
+    def read(self, root: Y) -> list[Model]:
+        top = self.expect_map(root, "the top level of a spec")
+        if top is None:
+            return []
+        self.check_keys(root, TOP_KEYS, "the spec")
+        stem = Path(self.path).stem if not self.path.startswith("<") else self.path.strip("<>")
+        if "blocks" in top:
+            self.read_templates(top["blocks"])
+        self.top_input_given = "input" in top
+        default_input = self.read_input(top["input"]) if self.top_input_given else None
+        if "layers" in top and "models" in top:
+            self.error(self.key_pos(root, "models"), "a spec has 'layers' or 'models', not both; "
+                                                     "move the top-level layers into a model")
+            return []
+        if "models" in top:
+            items = self.expect_list(top["models"], "'models'")
+            if items is None:
+                return []
+            if not items:
+                self.error(top["models"], "'models' is empty; add at least one model")
+            models = []
+            for i, item in enumerate(items, 1):
+                if self.expect_map(item, "each model") is None:
+                    continue
+                self.check_keys(item, MODEL_KEYS, "a model")
+                model = self.read_model(item, f"{stem}-{i}", default_input)
+                if model:
+                    models.append(model)
+            return models
+        if "layers" not in top:
+            self.error(root, "the spec has no 'layers' list (or 'models' list); add one")
+            return []
+        model = self.read_model(root, stem, default_input, top_level=True)
+        return [model] if model else []
+
+    def read_input(self, y: Y) -> Shape | None:
+        if isinstance(y.value, list):
+            if len(y.value) != 3:
+                self.error(y, f"input must be [height, width, channels], got a list of {len(y.value)}")
+                return None
+            dims = [self.expect_int(v, "each input size") for v in y.value]
+        elif isinstance(y.value, dict):
+            self.check_keys(y, ("height", "width", "channels"), "input")
+            dims = []
+            for k in ("height", "width", "channels"):
+                if k not in y.value:
+                    self.error(y, f"input needs '{k}'")
+                    dims.append(INVALID)
+                else:
+                    dims.append(self.expect_int(y.value[k], f"input {k}"))
+        else:
+            if y.value is not INVALID:
+                self.error(y, f"input must be [height, width, channels], got {_describe(y.value)}")
+            return None
+        return None if INVALID in dims else Shape(*dims)
+
+    def read_model(self, y: Y, default_name: str, default_input: Shape | None,
+                   top_level: bool = False) -> Model | None:
+        m = y.value
+        before = len(self.problems)
+        name = self.expect_str(m["name"], "'name'") if "name" in m else default_name
+        description = self.expect_str(m["description"], "'description'") if "description" in m else ""
+        # At the top level, 'input' was read once as the default for every model.
+        shape = self.read_input(m["input"]) if "input" in m and not top_level else default_input
+        if shape is None and "input" not in m and not self.top_input_given:
+            self.error(y, f"model '{name}' has no 'input'; add input: [height, width, channels]")
+        if "layers" not in m:
+            self.error(y, f"model '{name}' has no 'layers'; add a list of layers")
+            return None
+        self.nodes = []
+        self.node_count = 0
+        scope = _Scope("", INPUT, None)
+        try:
+            self.expand_list(m["layers"], scope, "'layers'")
+        except _Abort:
+            return None
+        if len(self.problems) > before or shape is None or name is INVALID:
+            return None
+        model = Model(str(name), shape, tuple(self.nodes),
+                      "" if description is INVALID else str(description), self.path)
+        try:
+            infer_shapes(model)
+        except SpecError as exc:
+            self.problems.extend(exc.problems)
+            return None
+        return model
+
+    def read_templates(self, y: Y) -> None:
+        defs = self.expect_map(y, "'blocks'")
+        if defs is None:
+            return
+        for tname, body in defs.items():
+            at = self.key_pos(y, tname)
+            if tname in LAYERS or tname in ALIASES or tname in BLOCK_TYPES:
+                self.error(at, f"template name '{tname}' is a built-in layer type; choose another name")
+                continue
+            if self.expect_map(body, f"template '{tname}'") is None:
+                continue
+            self.check_keys(body, TEMPLATE_KEYS, f"template '{tname}'")
+            params: dict[str, Y | None] = {}
+            if "params" in body.value:
+                pmap = self.expect_map(body.value["params"], f"'params' of template '{tname}'")
+                for pname, default in (pmap or {}).items():
+                    params[pname] = None if default.value is None else default
+            if "layers" not in body.value:
+                self.error(body, f"template '{tname}' has no 'layers'")
+                continue
+            self.templates[tname] = _Template(tname, params, body.value["layers"])
+
+    # -- layer lists
+
+    def expand_list(self, y: Y, scope: _Scope, what: str) -> str:
+        """Turn one layer list into nodes; return the node name of its output."""
+        items = self.expect_list(y, what)
+        if items is None:
+            return scope.input
+        later: dict[str, Y] = {}
+        for item in items:
+            if isinstance(item.value, dict) and isinstance(item.value.get("name", Y(None, 0, 0)).value, str):
+                later.setdefault(item.value["name"].value, item)
+        current = scope.input
+        for item in items:
+            name_y = item.value.get("name") if isinstance(item.value, dict) else None
+            if name_y is not None and isinstance(name_y.value, str):
+                if later.get(name_y.value) is item:
+                    del later[name_y.value]
+            current = self.expand_item(item, scope, current, later)
+        return current
+
+    def expand_item(self, y: Y, scope: _Scope, previous: str, later: dict[str, Y]) -> str:
+        if self.expect_map(y, "each layer (like {type: conv, filters: 16, kernel: 1})") is None:
+            return previous
+        item = y.value
+        if "type" not in item:
+            self.error(y, "layer has no 'type'; add one, e.g. type: conv")
+            return previous
+        type_name = self.expect_str(item["type"], "'type'")
+        if type_name is INVALID:
+            return previous
+        canon = ALIASES.get(type_name, type_name)
+        known = canon in LAYERS or canon in BLOCK_TYPES or canon in self.templates
+        # Count every item of a type, named or not, so default names follow positions.
+        n = scope.counters[canon] = scope.counters.get(canon, 0) + 1
+        local = self.local_name(y, canon, n, scope)
+        full = scope.prefix + local if local else ""
+        if local:
+            scope.names[local] = full
+        if not known:
+            choices = list(LAYERS) + list(ALIASES) + list(BLOCK_TYPES) + list(self.templates)
+            hint = did_you_mean(type_name, choices) or "; see the layer table in the README"
+            self.error(item["type"], f"unknown layer type '{type_name}'{hint}")
+            return full or previous
+        inputs = self.read_inputs(y, scope, previous, later)
+        if canon in LAYERS:
+            self.add_layer(y, canon, full, inputs)
+        elif canon == "parallel":
+            self.add_parallel(y, full, inputs, scope)
+        elif canon == "residual":
+            self.add_residual(y, full, inputs, scope)
+        elif canon == "repeat":
+            out = self.add_repeat(y, full, inputs, scope)
+            if local and out:
+                scope.names[local] = out
+            return out or full
+        else:
+            out = self.add_template(y, self.templates[canon], full, inputs, scope)
+            if local and out:
+                scope.names[local] = out
+            return out or full
+        return full or previous
+
+    def local_name(self, y: Y, canon: str, n: int, scope: _Scope) -> str:
+        item = y.value
+        if "name" in item:
+            name = self.expect_str(item["name"], "'name'")
+            if name is INVALID:
+                return ""
+            if not _NAME_RE.match(name) or name == INPUT:
+                self.error(item["name"], f"layer name '{name}' is not allowed; names are non-empty, "
+                                         "without '/' or spaces, and not 'input'")
+                return ""
+            at = item["name"]
+        else:
+            name, at = f"{canon}{n}", y
+        if name in scope.names:
+            self.error(at, f"duplicate layer name '{name}' in this list; give each layer its own name")
+            return ""
+        return name
+
+    def read_inputs(self, y: Y, scope: _Scope, previous: str, later: dict[str, Y]) -> tuple[str, ...] | None:
+        if "inputs" not in y.value:
+            return (previous,)
+        iy = y.value["inputs"]
+        raw = [iy] if isinstance(iy.value, str) else self.expect_list(iy, "'inputs'")
+        if raw is None:
+            return None
+        if not raw:
+            self.error(iy, "'inputs' is empty; name one or more earlier layers")
+            return None
+        out: list[str] = []
+        for ref in raw:
+            name = self.expect_str(ref, "each name in 'inputs'")
+            if name is INVALID:
+                return None
+            found = scope.lookup(name)
+            if found is None:
+                if name in later:
+                    self.error(ref, f"'inputs' names '{name}', which comes later (line {later[name].line}); "
+                                    "a layer can only read earlier layers")
+                else:
+                    self.error(ref, f"'inputs' names unknown layer '{name}'{did_you_mean(name, scope.visible())}")
+                return None
+            out.append(found)
+        return tuple(out)
+
+    def add_node(self, node: Node) -> None:
+        self.node_count += 1
+        if self.node_count > self.max_layers:
+            self.error((node.line, node.col), f"the model expands to more than {self.max_layers:,} layers; "
+                                              "reduce 'times' in repeats or raise --max-layers")
+            raise _Abort
+        self.nodes.append(node)
+
+    def add_layer(self, y: Y, canon: str, full: str, inputs: tuple[str, ...] | None) -> None:
+        cls, _ = LAYERS[canon]
+        keys = spec_keys(cls)
+        item = y.value
+        label = f"layer '{full}' ({canon})" if full else f"a {canon} layer"
+        self.check_keys(y, COMMON_KEYS + tuple(keys), label)
+        values: dict[str, Any] = {}
+        for k, (kind, required) in keys.items():
+            if k in item:
+                values[k] = self.value_of_kind(kind, item[k], f"'{k}'")
+            elif required:
+                self.error(y, f"{label} needs '{k}'")
+                values[k] = INVALID
+        if cls.arity > 1:
+            if "inputs" not in item:
+                self.error(y, f"{label} needs 'inputs': a list of 2 or more earlier layers")
+                return
+            if inputs is not None and len(inputs) < 2:
+                self.error(item["inputs"], f"{label} needs 2 or more 'inputs', got {len(inputs)}")
+                return
+        elif inputs is not None and len(inputs) != 1:
+            self.error(item["inputs"], f"{label} takes one input, got {len(inputs)}; "
+                                       "merge them first with an add or concat layer")
+            return
+        if inputs is None or not full or INVALID in values.values():
+            return
+        self.add_node(Node(full, make_layer(canon, **values), inputs, y.line, y.col))
+
+    def block_list(self, y: Y, key: str, label: str, required: bool = True) -> Y | None:
+        if key not in y.value:
+            if required:
+                self.error(y, f"{label} needs '{key}'")
+            return None
+        return y.value[key]
+
+    def single_input(self, y: Y, inputs: tuple[str, ...] | None, label: str) -> str | None:
+        if inputs is None:
+            return None
+        if len(inputs) != 1:
+            self.error(y.value["inputs"], f"{label} takes one input, got {len(inputs)}")
+            return None
+        return inputs[0]
+
+    def add_parallel(self, y: Y, full: str, inputs: tuple[str, ...] | None, scope: _Scope) -> None:
+        label = f"block '{full}' (parallel)"
+        self.check_keys(y, COMMON_KEYS + BLOCK_KEYS["parallel"], label)
+        source = self.single_input(y, inputs, label)
+        merge = "concat"
+        if "merge" in y.value:
+            merge = self.expect_str(y.value["merge"], "'merge'")
+            if merge not in ("concat", "add", INVALID):
+                self.error(y.value["merge"], f"'merge' must be concat or add, got '{merge}'"
+                                             f"{did_you_mean(merge, ('concat', 'add'))}")
+                merge = INVALID
+        by = self.block_list(y, "branches", label)
+        branches = self.expect_list(by, "'branches'") if by is not None else None
+        if branches is not None and not branches:
+            self.error(by, "'branches' is empty; add one layer list per branch")
+        if source is None or branches is None or not full:
+            return
+        outs = []
+        for i, branch in enumerate(branches, 1):
+            sub = _Scope(f"{full}/b{i}/", source, scope)
+            outs.append(self.expand_list(branch, sub, f"branch {i} of '{full}'"))
+        if merge is not INVALID and branches:
+            self.add_node(Node(full, make_layer(merge), tuple(outs), y.line, y.col))
+
+    def add_residual(self, y: Y, full: str, inputs: tuple[str, ...] | None, scope: _Scope) -> None:
+        label = f"block '{full}' (residual)"
+        self.check_keys(y, COMMON_KEYS + BLOCK_KEYS["residual"], label)
+        source = self.single_input(y, inputs, label)
+        body = self.block_list(y, "body", label)
+        shortcut = self.block_list(y, "shortcut", label, required=False)
+        if body is not None and isinstance(body.value, list) and not body.value:
+            self.error(body, f"{label} has an empty 'body'; add its layers")
+            return
+        if source is None or body is None or not full:
+            return
+        body_out = self.expand_list(body, _Scope(f"{full}/", source, scope), f"'body' of '{full}'")
+        short_out = source
+        if shortcut is not None:
+            short_out = self.expand_list(shortcut, _Scope(f"{full}/shortcut/", source, scope),
+                                         f"'shortcut' of '{full}'")
+        self.add_node(Node(full, make_layer("add"), (body_out, short_out), y.line, y.col))
+
+    def add_repeat(self, y: Y, full: str, inputs: tuple[str, ...] | None, scope: _Scope) -> str | None:
+        label = f"block '{full}' (repeat)"
+        self.check_keys(y, COMMON_KEYS + BLOCK_KEYS["repeat"], label)
+        source = self.single_input(y, inputs, label)
+        times = self.expect_int(y.value["times"], "'times'") if "times" in y.value else None
+        if times is None:
+            self.error(y, f"{label} needs 'times'")
+        body = self.block_list(y, "body", label)
+        if body is not None and isinstance(body.value, list) and not body.value:
+            self.error(body, f"{label} has an empty 'body'; add its layers")
+            return None
+        if source is None or body is None or times in (None, INVALID) or not full:
+            return None
+        current = source
+        for i in range(1, times + 1):
+            before = len(self.problems)
+            current = self.expand_list(body, _Scope(f"{full}/{i}/", current, scope), f"'body' of '{full}'")
+            if len(self.problems) > before:
+                break  # the same body would report the same problems again
+        return current
+
+    def add_template(self, y: Y, tpl: _Template, full: str, inputs: tuple[str, ...] | None,
+                     scope: _Scope) -> str | None:
+        label = f"block '{full}' (template {tpl.name})"
+        item = y.value
+        args = {k: v for k, v in item.items() if k not in COMMON_KEYS}
+        for k in args:
+            if k not in tpl.params:
+                hint = did_you_mean(k, tpl.params) or (
+                    f"; its parameters are: {', '.join(tpl.params)}" if tpl.params else "; it takes no parameters")
+                self.error(self.key_pos(y, k), f"template '{tpl.name}' has no parameter '{k}'{hint}")
+        env: dict[str, Any] = {}
+        for p, default in tpl.params.items():
+            if p in args:
+                env[p] = args[p]
+            elif default is None:
+                self.error(y, f"{label} needs parameter '{p}' (the template gives it no default)")
+            else:
+                env[p] = default
+        source = self.single_input(y, inputs, label)
+        if tpl.name in self.expanding:
+            chain = " -> ".join(self.expanding + [tpl.name])
+            self.error(y, f"template '{tpl.name}' uses itself ({chain}); a template cannot contain itself")
+            return None
+        if source is None or len(env) != len(tpl.params) or not full:
+            return None
+        if any(v.value is INVALID for v in env.values()):
+            return None
+        body = _Substituter(self, {k: v.value for k, v in env.items()}).subst(tpl.layers)
+        outer = self.where
+        self.where = outer or f" (in template '{tpl.name}' used at line {y.line})"
+        self.expanding.append(tpl.name)
+        try:
+            return self.expand_list(body, _Scope(f"{full}/", source, scope), f"'layers' of template '{tpl.name}'")
+        finally:
+            self.expanding.pop()
+            self.where = outer
+
+
+class _Substituter:
+    """Copies a template body with every ${expr} replaced; shared (aliased) values stay shared."""
+
+    def __init__(self, reader: _SpecReader, env: dict[str, Any]):
+        self.reader = reader
+        self.env = env
+        self.memo: dict[int, Y] = {}
+
+    def subst(self, y: Y) -> Y:
+        done = self.memo.get(id(y))
+        if done is not None:
+            return done
+        v = y.value
+        if isinstance(v, dict):
+            out = Y({k: self.subst(x) for k, x in v.items()}, y.line, y.col, y.keys)
+        elif isinstance(v, list):
+            out = Y([self.subst(x) for x in v], y.line, y.col)
+        elif isinstance(v, str) and "${" in v:
+            out = Y(self.text(v, y), y.line, y.col)
+        else:
+            out = y
+        self.memo[id(y)] = out
+        return out
+
+    def text(self, v: str, y: Y) -> Any:
+        try:
+            whole = _SUBST_RE.fullmatch(v)
+            if whole:
+                return evaluate(whole.group(1), self.env)
+            return _SUBST_RE.sub(lambda m: str(evaluate(m.group(1), self.env)), v)
+        except ExprError as exc:
+            self.reader.error(y, f"in '{v}': {exc}")
+            return INVALID
+
+
+def parse_spec(text: str, path: str = "<spec>", *, max_layers: int = DEFAULT_MAX_LAYERS) -> list[Model]:
+    """Read a spec from YAML text; raise SpecError with every problem found."""
+    problems: list[Problem] = []
+    root = read_yaml(text, path, problems)
+    models: list[Model] = []
+    if root is not None:
+        reader = _SpecReader(path, max_layers)
+        reader.problems = problems
+        models = reader.read(root)
+    if problems:
+        ordered = sorted(problems, key=lambda p: (p.line, p.col))
+        raise SpecError(ordered[:MAX_PROBLEMS])
+    return models
+
+
+def load_spec(path: str | Path, *, max_layers: int = DEFAULT_MAX_LAYERS) -> list[Model]:
+    """Read a spec file (UTF-8, or '-' for standard input); raise SpecError with every problem found."""
+    from .sources import load_sources
+
+    return load_sources([str(path)], max_layers)
