@@ -35,6 +35,9 @@ TOP_KEYS = ("name", "description", "input", "layers", "models", "blocks")
 MODEL_KEYS = ("name", "description", "input", "layers")
 TEMPLATE_KEYS = ("params", "layers", "description")
 
+KIND_HINTS = {"count": "a positive integer", "pair": "an integer or [height, width]",
+              "padding": "same, valid, an integer or [height, width]", "bool": "true or false"}
+
 _T = "tag:yaml.org,2002:"
 _INT_RE = re.compile(r"[-+]?(0|[1-9][0-9_]*)\Z")
 _NAME_RE = re.compile(r"[^/\s]+\Z")
@@ -186,7 +189,10 @@ def read_yaml(text: str, path: str, problems: list[Problem]) -> Y | None:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or exc.context or "invalid YAML"
-        problems.append(Problem(path, line, col, f"invalid YAML: {what}"))
+        if exc.context and exc.context_mark and exc.problem:
+            ctx = exc.context_mark
+            what += f" ({exc.context} at line {ctx.line + 1}, column {ctx.column + 1})"
+        problems.append(Problem(path, line, col, f"invalid YAML: {what}; check brackets, quotes and indentation"))
         return None
     except yaml.YAMLError as exc:
         problems.append(Problem(path, 1, 1, f"invalid YAML: {exc}"))
@@ -260,8 +266,9 @@ def evaluate(expr: str, env: dict[str, Any]) -> Any:
             return v
         if val == "(":
             v = add()
-            if take() != ("op", ")"):
+            if peek() != ("op", ")"):
                 raise ExprError(f"missing ')' in '{expr}'")
+            take()
             return v
         if val in "+-":
             v = atom()
@@ -677,9 +684,9 @@ class _SpecReader:
         values: dict[str, Any] = {}
         for k, (kind, required) in keys.items():
             if k in item:
-                values[k] = self.value_of_kind(kind, item[k], f"'{k}'")
+                values[k] = self.value_of_kind(kind, item[k], f"'{k}' of {label}")
             elif required:
-                self.error(y, f"{label} needs '{k}'")
+                self.error(y, f"{label} needs '{k}'; add {k}: <{KIND_HINTS[kind]}>")
                 values[k] = INVALID
         if cls.arity > 1:
             if "inputs" not in item:
@@ -801,11 +808,11 @@ class _SpecReader:
             return None
         if any(v.value is INVALID for v in env.values()):
             return None
-        body = _Substituter(self, {k: v.value for k, v in env.items()}).subst(tpl.layers)
         outer = self.where
         self.where = outer or f" (in template '{tpl.name}' used at line {y.line})"
         self.expanding.append(tpl.name)
         try:
+            body = _Substituter(self, {k: v.value for k, v in env.items()}).subst(tpl.layers)
             return self.expand_list(body, _Scope(f"{full}/", source, scope), f"'layers' of template '{tpl.name}'")
         finally:
             self.expanding.pop()
