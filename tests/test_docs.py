@@ -1,0 +1,62 @@
+"""The docs stay true: their YAML examples parse, and every command and format is documented."""
+
+import re
+
+import pytest
+
+from conv_cost.cli import app
+from conv_cost.render import FORMATS
+from conv_cost.spec import parse_spec
+
+from .conftest import ROOT
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+YAML_BLOCK = re.compile(r"```yaml\n(.*?)```", re.S)
+
+
+def examples():
+    for doc in DOCS:
+        for i, block in enumerate(YAML_BLOCK.findall(doc.read_text())):
+            if "layers:" in block and "input:" in block:
+                yield pytest.param(block, id=f"{doc.name}-{i}")
+
+
+@pytest.mark.parametrize("text", list(examples()))
+def test_yaml_examples_in_the_docs_are_valid_specs(text):
+    assert parse_spec(text, "example.yaml")
+
+
+def readme():
+    return (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("command", sorted(c.name or c.callback.__name__ for c in app.registered_commands))
+def test_every_command_is_in_the_readme(command):
+    assert f"convcost {command}" in readme()
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_format_is_in_the_readme(fmt):
+    assert re.search(rf"--format [a-z|]*\b{fmt}\b", readme())
+
+
+def test_readme_starts_with_the_two_commands():
+    blocks = re.findall(r"```sh\n(.*?)```", readme(), re.S)[:2]
+    assert "pip install -e ." in blocks[0] and "convcost report layer_specs/" in blocks[0]
+    assert "pip install -e '.[test]'" in blocks[1] and "pytest" in blocks[1]
+
+
+def options():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--"):
+                    yield pytest.param(opt, id=f"{name} {opt}")
+
+
+@pytest.mark.parametrize("option", sorted(set(options()), key=str))
+def test_every_option_is_in_the_readme(option):
+    assert option in readme()
