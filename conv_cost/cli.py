@@ -9,6 +9,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from .sources import DEFAULT_MAX_BYTES
 from .spec import DEFAULT_MAX_LAYERS
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format json."
 ExactOpt = Annotated[bool, typer.Option("--exact", help="Exact integers in tables instead of 160.56M.")]
 MaxLayersOpt = Annotated[int, typer.Option("--max-layers", min=1,
                                            help="Refuse specs that expand to more layers than this.")]
+MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse spec files larger than this.")]
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -54,17 +56,17 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load_models(specs: list[str], max_layers: int):
+def load_models(specs: list[str], max_layers: int, max_bytes: int = DEFAULT_MAX_BYTES):
     """Every model of every SPEC; exit 1 with one line per problem, or 2 for an unreadable argument."""
     from .errors import SpecError
     from .sources import SourceError, load_sources
 
     try:
-        return load_sources(specs, max_layers)
+        return load_sources(specs, max_layers, max_bytes)
     except SourceError as exc:
         fail(f"convcost: error: {exc}", 2)
     except SpecError as exc:
-        fail("\n".join(str(p) for p in exc.problems), 1)
+        fail("\n".join([*(str(p) for p in exc.problems), *exc.notes]), 1)
 
 
 def color_wanted() -> bool:
@@ -88,14 +90,44 @@ def report(
     as_json: JsonOpt = False,
     exact: ExactOpt = False,
     max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+    max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
 ) -> None:
     """Per-layer table and totals of every model in the SPEC files."""
     from .cost import analyze
     from .render import renderer
 
-    models = load_models(specs, max_layers)
+    models = load_models(specs, max_layers, max_bytes)
     reports = [analyze(m) for m in models]
     emit(renderer(chosen_format(fmt, as_json), "report")(reports, exact=exact, color=color_wanted()))
+
+
+@app.command()
+def check(
+    specs: SpecArgs,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what was checked.")] = False,
+    max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+    max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+) -> None:
+    """Only validate the SPEC files: exit 0, quietly, if all are valid; 1 with every problem if not."""
+    models = load_models(specs, max_layers, max_bytes)
+    if verbose:
+        per_file: dict[str, list[int]] = {}
+        for m in models:
+            counts = per_file.setdefault(m.source, [0, 0])
+            counts[0] += 1
+            counts[1] += len(m.nodes)
+        emit("".join(f"{src}: ok ({n} model{'s' * (n != 1)}, {k:,} layers)\n"
+                     for src, (n, k) in per_file.items()))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec format, for editors that validate and complete YAML."""
+    import json
+
+    from .schema import spec_schema
+
+    emit(json.dumps(spec_schema(), indent=2) + "\n")
 
 
 def main() -> None:

@@ -23,11 +23,15 @@ class Problem:
 
 
 class SpecError(Exception):
-    """A spec could not be read; carries every problem found, in source order."""
+    """A spec could not be read; carries every problem found, in source order.
 
-    def __init__(self, problems: Iterable[Problem]):
+    notes are extra lines for the reader, such as how many problems were left out.
+    """
+
+    def __init__(self, problems: Iterable[Problem], notes: Iterable[str] = ()):
         self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        self.notes = tuple(notes)
+        super().__init__("\n".join([*(str(p) for p in self.problems), *self.notes]))
 
 
 class LayerError(ValueError):
@@ -36,7 +40,11 @@ class LayerError(ValueError):
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:
     """Return " (did you mean 'x'?)" for the closest choice, or "" if none is close."""
-    if not isinstance(word, str):
+    if not isinstance(word, str) or len(word) > 100:
         return ""
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    if len(choices) > 500:
+        # difflib compares with every choice; in a list of 100,000 layers keep those of a similar length.
+        choices = [c for c in choices if abs(len(c) - len(word)) <= 3][:500]
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""

@@ -8,6 +8,9 @@ from .errors import LayerError, Problem, SpecError
 from .layers import Layer, Shape
 
 INPUT = "input"
+# Tensors of 10**18 elements or more are refused: no real network has them, and unbounded sizes
+# (a dwconv multiplier repeated a million times) would grow integers without limit.
+MAX_ELEMENTS = 10**18
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +53,16 @@ def infer_shapes(model: Model) -> dict[str, Shape]:
             continue
         try:
             if node.layer.arity > 1:
-                shapes[node.name] = node.layer.output_shape(tuple(ins), node.inputs)
+                out = node.layer.output_shape(tuple(ins), node.inputs)
             else:
-                shapes[node.name] = node.layer.output_shape(tuple(ins))
+                out = node.layer.output_shape(tuple(ins))
+            if out.elements >= MAX_ELEMENTS:
+                raise LayerError(f"output {out} has 10^18 elements or more; check the sizes and multipliers")
+            shapes[node.name] = out
         except LayerError as exc:
             problems.append(Problem(model.source, node.line, node.col, f"layer '{node.name}': {exc}"))
+            if len(problems) >= 200:
+                break  # only the first few are shown; a million broken layers must not fill memory
     if problems:
         raise SpecError(problems)
     return shapes

@@ -9,19 +9,23 @@ from .graph import Model
 from .spec import DEFAULT_MAX_LAYERS, parse_spec
 
 STDIN = "-"
+# A written-out 100,000-layer spec is 3-5 MB. Reading YAML takes some 150 bytes of memory per
+# byte of text at worst, so this bound also bounds memory (raise it with --max-bytes).
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 
 
 class SourceError(OSError):
     """A SPEC argument cannot be read at all (missing file, directory): a usage error."""
 
 
-def read_source(arg: str) -> tuple[str, bytes]:
-    """The display path and raw bytes of one SPEC argument."""
+def read_source(arg: str, max_bytes: int | None = None) -> tuple[str, bytes]:
+    """The display path and raw bytes of one SPEC argument; at most max_bytes + 1 bytes are read."""
+    limit = -1 if max_bytes is None else max_bytes + 1  # one byte more tells that the limit is passed
     if arg == STDIN:
-        return "<stdin>", sys.stdin.buffer.read()
+        return "<stdin>", sys.stdin.buffer.read(limit)
     try:
         with open(arg, "rb") as fh:
-            return arg, fh.read()
+            return arg, fh.read(limit)
     except FileNotFoundError:
         raise SourceError(f"cannot read '{arg}': no such file") from None
     except IsADirectoryError:
@@ -30,12 +34,18 @@ def read_source(arg: str) -> tuple[str, bytes]:
         raise SourceError(f"cannot read '{arg}': {exc.strerror or exc}") from None
 
 
-def load_sources(args: list[str], max_layers: int = DEFAULT_MAX_LAYERS) -> list[Model]:
+def load_sources(args: list[str], max_layers: int = DEFAULT_MAX_LAYERS,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> list[Model]:
     """Every model of every SPEC argument, in order; SpecError carries the problems of all files."""
     models: list[Model] = []
     problems: list[Problem] = []
+    notes: list[str] = []
     for arg in args:
-        path, data = read_source(arg)
+        path, data = read_source(arg, max_bytes)
+        if len(data) > max_bytes:
+            problems.append(Problem(path, 1, 1, f"the file is larger than the limit of {max_bytes:,} bytes; "
+                                                "shorten it with repeat and templates, or raise --max-bytes"))
+            continue
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -48,6 +58,7 @@ def load_sources(args: list[str], max_layers: int = DEFAULT_MAX_LAYERS) -> list[
             models.extend(parse_spec(text, path, max_layers=max_layers))
         except SpecError as exc:
             problems.extend(exc.problems)
+            notes.extend(exc.notes)
     if problems:
-        raise SpecError(problems)
+        raise SpecError(problems, notes)
     return models

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
 from .errors import MAX_PROBLEMS, Problem, SpecError, did_you_mean
-from .graph import INPUT, Model, Node, infer_shapes
+from .graph import INPUT, MAX_ELEMENTS, Model, Node, infer_shapes
 from .layers import ALIASES, LAYERS, Shape, make_layer, spec_keys
 
 try:
@@ -23,6 +23,13 @@ except ImportError:  # PyYAML built without libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 DEFAULT_MAX_LAYERS = 1_000_000
+# Bounds that keep hostile input (see docs/limits.md) from crashing, hanging or eating memory.
+MAX_DEPTH = 100  # YAML nesting levels; Python recursion stays far below its limit
+MAX_NESTING = 50  # blocks and templates inside each other
+MAX_INT_DIGITS = 18  # integers below 10**18: exact counts stay small enough to print
+MAX_TEXT = 10_000  # characters in one string or key
+MAX_PATH = 256  # characters in a layer's full path ("stage/2/res/conv1")
+PROBLEM_CAP = 200  # stop reading a file after this many problems (only MAX_PROBLEMS are shown)
 
 BLOCK_TYPES = ("parallel", "residual", "repeat")
 COMMON_KEYS = ("type", "name", "inputs")
@@ -78,13 +85,22 @@ def plain(y: Y) -> Any:
     return v
 
 
+def _short(text: str, limit: int = 60) -> str:
+    """User text as quoted in a message: long strings cut, so a message stays one short line."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _layers(n: int) -> str:
+    return "1 layer" if n == 1 else f"{n:,} layers"
+
+
 def _describe(v: Any) -> str:
     if v is None:
         return "null"
     if type(v) is bool:
         return f"boolean {str(v).lower()}"
     if isinstance(v, str):
-        return f"string '{v}'"
+        return f"string '{_short(v)}'"
     if isinstance(v, float):
         return f"float {v!r}"
     if isinstance(v, int):
@@ -104,31 +120,47 @@ class _YamlReader:
         self.path = path
         self.problems = problems
         self.memo: dict[int, Y] = {}  # aliases share one converted value, so expansion stays linear
+        self.shared = False  # an alias was used: the tree is a DAG that expansion may multiply
+        self.too_deep = False
 
     def error(self, line: int, col: int, message: str) -> None:
         self.problems.append(Problem(self.path, line, col, message))
+        if len(self.problems) >= PROBLEM_CAP:
+            raise _Abort
 
-    def convert(self, node: yaml.Node) -> Y:
+    def convert(self, node: yaml.Node, depth: int = 0) -> Y:
         seen = self.memo.get(id(node))
         if seen is not None:
+            self.shared = True
             return seen
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
         if isinstance(node, yaml.ScalarNode):
             y = Y(self.scalar(node, line, col), line, col)
+        elif depth >= MAX_DEPTH:
+            y = self.nested_too_deeply(line, col)
         elif isinstance(node, yaml.SequenceNode):
             self.check_tag(node, _T + "seq", line, col)
-            y = Y([self.convert(item) for item in node.value], line, col)
+            depth += 1
+            y = Y([self.convert(item, depth) for item in node.value], line, col)
         else:
             self.check_tag(node, _T + "map", line, col)
-            y = self.mapping(node, line, col)
+            y = self.mapping(node, line, col, depth + 1)
         self.memo[id(node)] = y
         return y
 
+    def nested_too_deeply(self, line: int, col: int) -> Y:
+        # Checked here, once, so that every later recursive pass stays shallow.
+        if not self.too_deep:
+            self.too_deep = True
+            self.error(line, col, f"the spec is nested more than {MAX_DEPTH} levels deep here; "
+                                  "flatten it (a template under 'blocks:' or a repeat avoids deep nesting)")
+        return Y(INVALID, line, col)
+
     def check_tag(self, node: yaml.Node, expected: str, line: int, col: int) -> None:
         if node.tag != expected:
-            self.error(line, col, f"YAML tag '{node.tag}' is not allowed; convcost reads plain YAML only")
+            self.error(line, col, f"YAML tag '{_short(node.tag)}' is not allowed; convcost reads plain YAML only")
 
-    def mapping(self, node: yaml.MappingNode, line: int, col: int) -> Y:
+    def mapping(self, node: yaml.MappingNode, line: int, col: int, depth: int) -> Y:
         values: dict[str, Y] = {}
         keys: dict[str, tuple[int, int]] = {}
         for knode, vnode in node.value:
@@ -138,26 +170,40 @@ class _YamlReader:
                                    "or use a template under 'blocks:'")
                 continue
             if not isinstance(knode, yaml.ScalarNode) or knode.tag != _T + "str":
-                shown = knode.value if isinstance(knode, yaml.ScalarNode) else "a collection"
+                shown = _short(knode.value) if isinstance(knode, yaml.ScalarNode) else "a collection"
                 self.error(kl, kc, f"a key must be a plain string, got '{shown}'; quote it if it is a name")
                 continue
             k = knode.value
+            if len(k) > MAX_TEXT:
+                self.error(kl, kc, f"key '{_short(k)}' is {len(k):,} characters long; "
+                                   f"keys have at most {MAX_TEXT:,}")
+                continue
             if k in values:
                 first = keys[k]
-                self.error(kl, kc, f"duplicate key '{k}' (first at line {first[0]}); keep one of them")
+                self.error(kl, kc, f"duplicate key '{_short(k)}' (first at line {first[0]}); keep one of them")
                 continue
             keys[k] = (kl, kc)
-            values[k] = self.convert(vnode)
+            values[k] = self.convert(vnode, depth)
         return Y(values, line, col, keys)
 
     def scalar(self, node: yaml.ScalarNode, line: int, col: int) -> Any:
         tag, raw = node.tag, node.value
         if tag == _T + "str":
+            if len(raw) > MAX_TEXT:
+                self.error(line, col, f"a string of {len(raw):,} characters is too long; "
+                                      f"strings have at most {MAX_TEXT:,}")
+                return INVALID
             return raw
         if tag == _T + "int":
             if _INT_RE.match(raw):
-                return int(raw.replace("_", ""))
-            self.error(line, col, f"integer '{raw}' is ambiguous (YAML 1.1 reads it in another base); "
+                digits = raw.lstrip("+-").replace("_", "")
+                if len(digits) > MAX_INT_DIGITS:
+                    # Python refuses to convert very long digit strings; no layer needs them anyway.
+                    self.error(line, col, f"integer '{_short(raw, 30)}' is too large; "
+                                          f"integers have at most {MAX_INT_DIGITS} digits")
+                    return INVALID
+                return int(digits) * (-1 if raw.startswith("-") else 1)
+            self.error(line, col, f"integer '{_short(raw)}' is ambiguous (YAML 1.1 reads it in another base); "
                                   "write it in plain decimal without leading zeros")
             return INVALID
         if tag == _T + "bool":
@@ -173,37 +219,62 @@ class _YamlReader:
             try:
                 return float(text.replace(".inf", "inf").replace(".nan", "nan"))
             except ValueError:
-                self.error(line, col, f"cannot read number '{raw}'")
+                self.error(line, col, f"cannot read number '{_short(raw)}'")
                 return INVALID
         if tag == _T + "timestamp":
             return raw
-        self.error(line, col, f"YAML tag '{tag}' is not allowed; convcost reads plain YAML only")
+        self.error(line, col, f"YAML tag '{_short(tag)}' is not allowed; convcost reads plain YAML only")
         return INVALID
 
 
 def read_yaml(text: str, path: str, problems: list[Problem]) -> Y | None:
     """Compose YAML text into a Y tree; problems are appended, None if nothing usable."""
+    return _read_yaml(text, path, problems)[0]
+
+
+def _read_yaml(text: str, path: str, problems: list[Problem]) -> tuple[Y | None, bool]:
+    """The Y tree (or None) and whether it uses aliases."""
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or exc.context or "invalid YAML"
+        if "maximum nesting depth" in what:
+            # libyaml's own bound (1000 levels), met before this reader's MAX_DEPTH can be.
+            problems.append(Problem(path, line, col, f"the spec is nested more than {MAX_DEPTH} levels deep "
+                                                     "here; flatten it (a template under 'blocks:' or a repeat "
+                                                     "avoids deep nesting)"))
+            return None, False
         if exc.context and exc.context_mark and exc.problem:
             ctx = exc.context_mark
             what += f" ({exc.context} at line {ctx.line + 1}, column {ctx.column + 1})"
         problems.append(Problem(path, line, col, f"invalid YAML: {what}; check brackets, quotes and indentation"))
-        return None
+        return None, False
+    except yaml.reader.ReaderError as exc:
+        # A character YAML does not allow (NUL, most control characters); libyaml counts bytes.
+        data = text.encode("utf-8", "surrogatepass")
+        start = data.rfind(b"\n", 0, exc.position) + 1
+        line = data.count(b"\n", 0, exc.position) + 1
+        col = len(data[start:exc.position].decode("utf-8", "replace")) + 1
+        what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        problems.append(Problem(path, line, col, f"invalid YAML: character {what} is not allowed in YAML "
+                                                 "text; remove it (or write it as an escape in a quoted string)"))
+        return None, False
     except yaml.YAMLError as exc:
         problems.append(Problem(path, 1, 1, f"invalid YAML: {exc}"))
-        return None
+        return None, False
     except RecursionError:
         problems.append(Problem(path, 1, 1, "the YAML is nested too deeply to read"))
-        return None
+        return None, False
     if node is None:
         problems.append(Problem(path, 1, 1, "the spec is empty; it needs 'input' and 'layers' (or 'models')"))
-        return None
-    return _YamlReader(path, problems).convert(node)
+        return None, False
+    reader = _YamlReader(path, problems)
+    try:
+        return reader.convert(node), reader.shared
+    except _Abort:  # too many problems to be worth reading on
+        return None, False
 
 
 # ---------------------------------------------------------------------------- templates
@@ -224,9 +295,12 @@ def _tokenize(expr: str) -> list[tuple[str, Any]]:
     while pos < len(expr):
         m = _TOKEN_RE.match(expr, pos)
         if not m or m.end() == pos:
-            raise ExprError(f"cannot read '{expr[pos:].strip()}' in '{expr}'; use integers, "
+            raise ExprError(f"cannot read '{_short(expr[pos:].strip())}' in '{_short(expr)}'; use integers, "
                             "parameter names and + - * // ( )")
         num, name, op = m.groups()
+        if num and len(num) > MAX_INT_DIGITS:
+            raise ExprError(f"integer '{_short(num, 30)}' is too large; integers have at most "
+                            f"{MAX_INT_DIGITS} digits")
         tokens.append(("num", int(num)) if num else ("name", name) if name else ("op", op))
         pos = m.end()
     return tokens
@@ -243,6 +317,7 @@ def evaluate(expr: str, env: dict[str, Any]) -> Any:
     if len(tokens) == 1 and tokens[0][0] == "name":
         return _lookup(tokens[0][1], env)
     pos = 0
+    depth = 0  # open parentheses and unary signs: bounded so the recursion stays shallow
 
     def peek() -> tuple[str, Any] | None:
         return tokens[pos] if pos < len(tokens) else None
@@ -251,11 +326,12 @@ def evaluate(expr: str, env: dict[str, Any]) -> Any:
         nonlocal pos
         tok = peek()
         if tok is None:
-            raise ExprError(f"'{expr}' ends too early")
+            raise ExprError(f"'{_short(expr)}' ends too early")
         pos += 1
         return tok
 
     def atom() -> int:
+        nonlocal depth
         kind, val = take()
         if kind == "num":
             return val
@@ -264,16 +340,21 @@ def evaluate(expr: str, env: dict[str, Any]) -> Any:
             if type(v) is not int:
                 raise ExprError(f"parameter '{val}' is {_describe(v)}, not an integer")
             return v
+        depth += 1
+        if depth > MAX_NESTING:
+            raise ExprError(f"'{_short(expr)}' nests parentheses or signs more than {MAX_NESTING} deep")
         if val == "(":
             v = add()
             if peek() != ("op", ")"):
-                raise ExprError(f"missing ')' in '{expr}'")
+                raise ExprError(f"missing ')' in '{_short(expr)}'")
             take()
+            depth -= 1
             return v
         if val in "+-":
             v = atom()
+            depth -= 1
             return -v if val == "-" else v
-        raise ExprError(f"unexpected '{val}' in '{expr}'")
+        raise ExprError(f"unexpected '{_short(str(val))}' in '{_short(expr)}'")
 
     def mul() -> int:
         v = atom()
@@ -281,9 +362,9 @@ def evaluate(expr: str, env: dict[str, Any]) -> Any:
             op = take()[1]
             rhs = atom()
             if op == "*":
-                v *= rhs
+                v = _bounded(v * rhs, expr)
             elif rhs == 0:
-                raise ExprError(f"division by zero in '{expr}'")
+                raise ExprError(f"division by zero in '{_short(expr)}'")
             else:
                 v //= rhs
         return v
@@ -292,18 +373,25 @@ def evaluate(expr: str, env: dict[str, Any]) -> Any:
         v = mul()
         while peek() in (("op", "+"), ("op", "-")):
             op = take()[1]
-            v = v + mul() if op == "+" else v - mul()
+            v = _bounded(v + mul() if op == "+" else v - mul(), expr)
         return v
 
     result = add()
     if pos != len(tokens):
-        raise ExprError(f"unexpected '{tokens[pos][1]}' in '{expr}'")
+        raise ExprError(f"unexpected '{_short(str(tokens[pos][1]))}' in '{_short(expr)}'")
     return result
+
+
+def _bounded(v: int, expr: str) -> int:
+    # Without a bound, templates that square a parameter at every level grow it exponentially.
+    if abs(v) >= 10 ** MAX_INT_DIGITS:
+        raise ExprError(f"'{_short(expr)}' is too large (10^{MAX_INT_DIGITS} or more)")
+    return v
 
 
 def _lookup(name: str, env: dict[str, Any]) -> Any:
     if name not in env:
-        raise ExprError(f"unknown parameter '{name}'{did_you_mean(name, env)}")
+        raise ExprError(f"unknown parameter '{_short(name)}'{did_you_mean(name, env)}")
     return env[name]
 
 
@@ -311,7 +399,7 @@ def _lookup(name: str, env: dict[str, Any]) -> Any:
 
 
 class _Abort(Exception):
-    """Stop expanding: the layer limit was hit."""
+    """Stop reading the file: the layer limit or the problem cap was hit (the problem is recorded)."""
 
 
 class _Scope:
@@ -361,8 +449,12 @@ class _SpecReader:
         self.problems: list[Problem] = []
         self.templates: dict[str, _Template] = {}
         self.nodes: list[Node] = []
-        self.node_count = 0
+        self.node_count = 0  # over all models of the file: the layer limit bounds the whole file
+        self.models_read = 0
         self.expanding: list[str] = []
+        self.nesting = 0  # layer lists being expanded inside each other
+        self.shared = False  # the YAML uses aliases: lists may be expanded many times over
+        self.sizes: dict[int, tuple[Y, int]] = {}  # id -> (Y kept alive so the id stays unique, size)
         self.top_input_given = False
         self.where = ""  # " (in template 'x' used at L:C)" while expanding a template
 
@@ -371,6 +463,8 @@ class _SpecReader:
     def error(self, at: Y | tuple[int, int], message: str) -> None:
         line, col = (at.line, at.col) if isinstance(at, Y) else at
         self.problems.append(Problem(self.path, line, col, message + self.where))
+        if len(self.problems) >= PROBLEM_CAP:
+            raise _Abort  # e.g. an alias bomb of broken layers: more problems tell nothing new
 
     def key_pos(self, y: Y, key: str) -> tuple[int, int]:
         return y.keys[key] if y.keys and key in y.keys else (y.line, y.col)
@@ -378,7 +472,7 @@ class _SpecReader:
     def check_keys(self, y: Y, allowed: tuple[str, ...] | list[str], what: str) -> None:
         for k in y.value:
             if k not in allowed:
-                self.error(self.key_pos(y, k), f"unknown key '{k}' in {what}{did_you_mean(k, allowed)}"
+                self.error(self.key_pos(y, k), f"unknown key '{_short(k)}' in {what}{did_you_mean(k, allowed)}"
                            + ("" if did_you_mean(k, allowed) else f"; allowed keys: {', '.join(allowed)}"))
 
     def expect_int(self, y: Y, what: str, minimum: int = 1) -> int | _Invalid:
@@ -439,7 +533,7 @@ class _SpecReader:
                 if y.value in ("same", "valid"):
                     return y.value
                 self.error(y, f"{what} must be same, valid, an integer or [height, width], "
-                              f"got '{y.value}'{did_you_mean(y.value, ('same', 'valid'))}")
+                              f"got '{_short(y.value)}'{did_you_mean(y.value, ('same', 'valid'))}")
                 return INVALID
             return self.pair(y, what, minimum=0)
         if kind == "bool":
@@ -506,7 +600,13 @@ class _SpecReader:
             if y.value is not INVALID:
                 self.error(y, f"input must be [height, width, channels], got {_describe(y.value)}")
             return None
-        return None if INVALID in dims else Shape(*dims)
+        if INVALID in dims:
+            return None
+        shape = Shape(*dims)
+        if shape.elements >= MAX_ELEMENTS:
+            self.error(y, f"input {shape} has 10^18 elements or more; no network needs so large an input")
+            return None
+        return shape
 
     def read_model(self, y: Y, default_name: str, default_input: Shape | None,
                    top_level: bool = False) -> Model | None:
@@ -517,17 +617,20 @@ class _SpecReader:
         # At the top level, 'input' was read once as the default for every model.
         shape = self.read_input(m["input"]) if "input" in m and not top_level else default_input
         if shape is None and "input" not in m and not self.top_input_given:
-            self.error(y, f"model '{name}' has no 'input'; add input: [height, width, channels]")
+            self.error(y, f"model '{_short(str(name))}' has no 'input'; add input: [height, width, channels]")
         if "layers" not in m:
-            self.error(y, f"model '{name}' has no 'layers'; add a list of layers")
+            self.error(y, f"model '{_short(str(name))}' has no 'layers'; add a list of layers")
             return None
         self.nodes = []
-        self.node_count = 0
+        if self.shared or self.templates:
+            # Aliases and templates can describe a huge model in a few lines: refuse it before
+            # expanding rather than after a million layers.
+            at_least = self.size_of_list(m["layers"], 0)
+            if self.node_count + at_least > self.max_layers:
+                self.too_many_layers(m["layers"], "'layers'")
         scope = _Scope("", INPUT, None)
-        try:
-            self.expand_list(m["layers"], scope, "'layers'")
-        except _Abort:
-            return None
+        self.expand_list(m["layers"], scope, "'layers'")
+        self.models_read += 1
         if len(self.problems) > before or shape is None or name is INVALID:
             return None
         model = Model(str(name), shape, tuple(self.nodes),
@@ -548,6 +651,10 @@ class _SpecReader:
             if tname in LAYERS or tname in ALIASES or tname in BLOCK_TYPES:
                 self.error(at, f"template name '{tname}' is a built-in layer type; choose another name")
                 continue
+            if len(tname) > MAX_PATH:
+                self.error(at, f"template name '{_short(tname)}' is {len(tname):,} characters long; "
+                               f"template names have at most {MAX_PATH}")
+                continue
             if self.expect_map(body, f"template '{tname}'") is None:
                 continue
             self.check_keys(body, TEMPLATE_KEYS, f"template '{tname}'")
@@ -559,7 +666,11 @@ class _SpecReader:
             if "layers" not in body.value:
                 self.error(body, f"template '{tname}' has no 'layers'")
                 continue
-            self.templates[tname] = _Template(tname, params, body.value["layers"])
+            layers = body.value["layers"]
+            if isinstance(layers.value, list) and not layers.value:
+                # An empty template would expand to nothing, so using it could never reach a limit.
+                self.error(layers, f"template '{tname}' has an empty 'layers' list; add its layers")
+            self.templates[tname] = _Template(tname, params, layers)
 
     # -- layer lists
 
@@ -568,6 +679,18 @@ class _SpecReader:
         items = self.expect_list(y, what)
         if items is None:
             return scope.input
+        if self.nesting >= MAX_NESTING:
+            # Templates can nest without deep YAML; this keeps Python's recursion shallow.
+            self.error(y, f"blocks and templates are nested more than {MAX_NESTING} deep here; "
+                          "flatten the structure")
+            return scope.input
+        self.nesting += 1
+        try:
+            return self.expand_items(items, scope)
+        finally:
+            self.nesting -= 1
+
+    def expand_items(self, items: list[Y], scope: _Scope) -> str:
         later: dict[str, Y] = {}
         for item in items:
             if isinstance(item.value, dict) and isinstance(item.value.get("name", Y(None, 0, 0)).value, str):
@@ -602,8 +725,13 @@ class _SpecReader:
         if not known:
             choices = list(LAYERS) + list(ALIASES) + list(BLOCK_TYPES) + list(self.templates)
             hint = did_you_mean(type_name, choices) or "; see the layer table in the README"
-            self.error(item["type"], f"unknown layer type '{type_name}'{hint}")
+            self.error(item["type"], f"unknown layer type '{_short(type_name)}'{hint}")
             return full or previous
+        if len(full) > MAX_PATH:
+            # Paths are stored per layer: a long name repeated a million times would fill memory.
+            self.error(item.get("name", y), f"layer path '{_short(full)}' is {len(full):,} characters long "
+                                            f"(at most {MAX_PATH}); use shorter names or less nesting")
+            return previous
         inputs = self.read_inputs(y, scope, previous, later)
         if canon in LAYERS:
             self.add_layer(y, canon, full, inputs)
@@ -630,14 +758,14 @@ class _SpecReader:
             if name is INVALID:
                 return ""
             if not _NAME_RE.match(name) or name == INPUT:
-                self.error(item["name"], f"layer name '{name}' is not allowed; names are non-empty, "
+                self.error(item["name"], f"layer name '{_short(name)}' is not allowed; names are non-empty, "
                                          "without '/' or spaces, and not 'input'")
                 return ""
             at = item["name"]
         else:
             name, at = f"{canon}{n}", y
         if name in scope.names:
-            self.error(at, f"duplicate layer name '{name}' in this list; give each layer its own name")
+            self.error(at, f"duplicate layer name '{_short(name)}' in this list; give each layer its own name")
             return ""
         return name
 
@@ -659,10 +787,10 @@ class _SpecReader:
             found = scope.lookup(name)
             if found is None:
                 if name in later:
-                    self.error(ref, f"'inputs' names '{name}', which comes later (line {later[name].line}); "
+                    self.error(ref, f"'inputs' names '{_short(name)}', which comes later (line {later[name].line}); "
                                     "a layer can only read earlier layers")
                 else:
-                    self.error(ref, f"'inputs' names unknown layer '{name}'{did_you_mean(name, scope.visible())}")
+                    self.error(ref, f"'inputs' names unknown layer '{_short(name)}'{did_you_mean(name, scope.visible())}")
                 return None
             out.append(found)
         return tuple(out)
@@ -670,10 +798,68 @@ class _SpecReader:
     def add_node(self, node: Node) -> None:
         self.node_count += 1
         if self.node_count > self.max_layers:
-            self.error((node.line, node.col), f"the model expands to more than {self.max_layers:,} layers; "
+            what = "the model expands" if not self.models_read else "the models of this spec expand together"
+            self.error((node.line, node.col), f"{what} to more than {self.max_layers:,} layers; "
                                               "reduce 'times' in repeats or raise --max-layers")
             raise _Abort
         self.nodes.append(node)
+
+    def too_many_layers(self, at: Y, subject: str, detail: str = "") -> NoReturn:
+        together = " with the models before it" if self.models_read else ""
+        self.error(at, f"{subject} expands to more than {self.max_layers:,} layers{together}{detail}; reduce "
+                       "'times' in repeats or the uses of templates and aliases, or raise --max-layers")
+        raise _Abort
+
+    # -- lower bounds of the size of a model, to refuse a huge one before expanding it
+
+    def size_of_list(self, y: Y, depth: int) -> int:
+        """Layers that a valid layer list makes at least; saturates just above the limit."""
+        if not isinstance(y.value, list):
+            return 0
+        known = self.sizes.get(id(y))
+        if known is not None:
+            return known[1]
+        total = 0
+        if depth <= MAX_NESTING:  # deeper lists count 0: still a lower bound
+            cap = self.max_layers + 1
+            for item in y.value:
+                total += self.size_of_item(item, depth)
+                if total >= cap:
+                    total = cap
+                    break
+        self.sizes[id(y)] = (y, total)
+        return total
+
+    def size_of_item(self, y: Y, depth: int) -> int:
+        item = y.value
+        if not isinstance(item, dict) or "type" not in item or not isinstance(item["type"].value, str):
+            return 0
+        canon = ALIASES.get(item["type"].value, item["type"].value)
+        if canon in LAYERS:
+            return 1
+        depth += 1
+        if canon == "parallel":
+            branches = item["branches"].value if "branches" in item else None
+            if not isinstance(branches, list):
+                return 1
+            return 1 + sum(self.size_of_list(b, depth) for b in branches)
+        if canon == "residual":
+            body = self.size_of_list(item["body"], depth) if "body" in item else 0
+            return 1 + body + (self.size_of_list(item["shortcut"], depth) if "shortcut" in item else 0)
+        if canon == "repeat":
+            times = item["times"].value if "times" in item else None
+            if type(times) is not int or times < 1:
+                times = 1 if isinstance(times, str) and "${" in times else 0  # a template parameter
+            body = self.size_of_list(item["body"], depth) if "body" in item else 0
+            return min(times * body, self.max_layers + 1)
+        tpl = self.templates.get(canon)
+        if tpl is None or canon in self.expanding:
+            return 0
+        self.expanding.append(canon)  # a template that uses itself counts 0 here (it is an error)
+        try:
+            return self.size_of_list(tpl.layers, depth)
+        finally:
+            self.expanding.pop()
 
     def add_layer(self, y: Y, canon: str, full: str, inputs: tuple[str, ...] | None) -> None:
         cls, _ = LAYERS[canon]
@@ -726,7 +912,7 @@ class _SpecReader:
         if "merge" in y.value:
             merge = self.expect_str(y.value["merge"], "'merge'")
             if merge not in ("concat", "add", INVALID):
-                self.error(y.value["merge"], f"'merge' must be concat or add, got '{merge}'"
+                self.error(y.value["merge"], f"'merge' must be concat or add, got '{_short(str(merge))}'"
                                              f"{did_you_mean(merge, ('concat', 'add'))}")
                 merge = INVALID
         by = self.block_list(y, "branches", label)
@@ -773,12 +959,21 @@ class _SpecReader:
             return None
         if source is None or body is None or times in (None, INVALID) or not full:
             return None
+        at_least = self.size_of_list(body, 0)
+        if self.node_count + times * at_least > self.max_layers:
+            self.too_many_layers(y, label, f" ({times:,} times a body of at least {_layers(at_least)})")
         current = source
         for i in range(1, times + 1):
-            before = len(self.problems)
+            before, nodes_before = len(self.problems), self.node_count
             current = self.expand_list(body, _Scope(f"{full}/{i}/", current, scope), f"'body' of '{full}'")
             if len(self.problems) > before:
                 break  # the same body would report the same problems again
+            made = self.node_count - nodes_before
+            if made == 0:
+                break  # nothing was added, so every further round would add nothing either
+            if i == 1 and self.node_count + made * (times - 1) > self.max_layers:
+                # Every round makes as many layers as the first: stop now, not a million layers later.
+                self.too_many_layers(y, label, f" ({times:,} times a body of {_layers(made)})")
         return current
 
     def add_template(self, y: Y, tpl: _Template, full: str, inputs: tuple[str, ...] | None,
@@ -790,7 +985,7 @@ class _SpecReader:
             if k not in tpl.params:
                 hint = did_you_mean(k, tpl.params) or (
                     f"; its parameters are: {', '.join(tpl.params)}" if tpl.params else "; it takes no parameters")
-                self.error(self.key_pos(y, k), f"template '{tpl.name}' has no parameter '{k}'{hint}")
+                self.error(self.key_pos(y, k), f"template '{tpl.name}' has no parameter '{_short(k)}'{hint}")
         env: dict[str, Any] = {}
         for p, default in tpl.params.items():
             if p in args:
@@ -844,28 +1039,54 @@ class _Substituter:
         return out
 
     def text(self, v: str, y: Y) -> Any:
+        size = len(v)
+
+        def piece(m: re.Match) -> str:
+            nonlocal size
+            value = evaluate(m.group(1), self.env)
+            if isinstance(value, (list, dict)):
+                raise ExprError(f"'${{{_short(m.group(1))}}}' inside a longer text must be a number or a "
+                                f"string, not {_describe(value)}")
+            out = str(value)
+            size += len(out)
+            if size > MAX_TEXT:  # checked piece by piece: "${p}${p}..." must not build a huge string
+                raise ExprError(f"the text would be longer than {MAX_TEXT:,} characters")
+            return out
+
         try:
             whole = _SUBST_RE.fullmatch(v)
             if whole:
                 return evaluate(whole.group(1), self.env)
-            return _SUBST_RE.sub(lambda m: str(evaluate(m.group(1), self.env)), v)
+            return _SUBST_RE.sub(piece, v)
         except ExprError as exc:
-            self.reader.error(y, f"in '{v}': {exc}")
+            self.reader.error(y, f"in '{_short(v)}': {exc}")
             return INVALID
 
 
 def parse_spec(text: str, path: str = "<spec>", *, max_layers: int = DEFAULT_MAX_LAYERS) -> list[Model]:
     """Read a spec from YAML text; raise SpecError with every problem found."""
     problems: list[Problem] = []
-    root = read_yaml(text, path, problems)
+    root, shared = _read_yaml(text, path, problems)
     models: list[Model] = []
     if root is not None:
         reader = _SpecReader(path, max_layers)
         reader.problems = problems
-        models = reader.read(root)
+        reader.shared = shared
+        try:
+            models = reader.read(root)
+        except _Abort:
+            pass  # the reason is among the problems
+        except RecursionError:  # a backstop: the depth limits above should make it unreachable
+            problems.append(Problem(path, 1, 1, "the spec is nested too deeply to read; flatten it"))
     if problems:
         ordered = sorted(problems, key=lambda p: (p.line, p.col))
-        raise SpecError(ordered[:MAX_PROBLEMS])
+        notes = ()
+        if len(ordered) > MAX_PROBLEMS:
+            more = len(ordered) - MAX_PROBLEMS
+            count = f"at least {more}" if len(ordered) >= PROBLEM_CAP else f"{more}"
+            notes = (f"{path}: note: {count} more problems not shown (at most {MAX_PROBLEMS} per file); "
+                     "fix these and run again",)
+        raise SpecError(ordered[:MAX_PROBLEMS], notes)
     return models
 
 
