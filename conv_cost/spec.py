@@ -1079,15 +1079,21 @@ def parse_spec(text: str, path: str = "<spec>", *, max_layers: int = DEFAULT_MAX
         except RecursionError:  # a backstop: the depth limits above should make it unreachable
             problems.append(Problem(path, 1, 1, "the spec is nested too deeply to read; flatten it"))
     if problems:
-        ordered = sorted(problems, key=lambda p: (p.line, p.col))
-        notes = ()
-        if len(ordered) > MAX_PROBLEMS:
-            more = len(ordered) - MAX_PROBLEMS
-            count = f"at least {more}" if len(ordered) >= PROBLEM_CAP else f"{more}"
-            notes = (f"{path}: note: {count} more problems not shown (at most {MAX_PROBLEMS} per file); "
-                     "fix these and run again",)
-        raise SpecError(ordered[:MAX_PROBLEMS], notes)
+        # A template or alias used many times repeats the same problem: say it once.
+        ordered = sorted(dict.fromkeys(problems), key=lambda p: (p.line, p.col))
+        raise SpecError(ordered[:MAX_PROBLEMS], _notes(path, len(ordered), len(problems) >= PROBLEM_CAP))
     return models
+
+
+def _notes(path: str, found: int, stopped: bool) -> tuple[str, ...]:
+    """The line that says problems were left out, if any were."""
+    more = found - MAX_PROBLEMS
+    if more <= 0 and not stopped:
+        return ()
+    what = f"{more} more problem{'s' * (more != 1)} not shown (at most {MAX_PROBLEMS} per file)" if more > 0 else ""
+    if stopped:
+        what += f"{', and r' if what else 'R'}eading stopped after {PROBLEM_CAP} problems"
+    return (f"{path}: note: {what}; fix these and run again",)
 
 
 def load_spec(path: str | Path, *, max_layers: int = DEFAULT_MAX_LAYERS) -> list[Model]:
