@@ -44,7 +44,8 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
         return ""
     choices = list(choices)
     if len(choices) > 500:
-        # difflib compares with every choice; in a list of 100,000 layers keep those of a similar length.
-        choices = [c for c in choices if abs(len(c) - len(word)) <= 3][:500]
+        # difflib compares with every choice: among 100,000 layer names keep the last 500 of a
+        # similar length and the same first letter (a typo rarely changes the first letter).
+        choices = [c for c in choices if abs(len(c) - len(word)) <= 2 and c[:1] == word[:1]][-500:]
     match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""

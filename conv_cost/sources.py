@@ -50,7 +50,8 @@ def load_sources(args: list[str], max_layers: int = DEFAULT_MAX_LAYERS,
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
-            col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            start = data.rfind(b"\n", 0, exc.start) + 1
+            col = len(data[start:exc.start].decode("utf-8")) + 1  # characters, as YAML positions count
             problems.append(Problem(path, line, col, f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
                                                      "save it as UTF-8"))
             continue

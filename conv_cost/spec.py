@@ -138,12 +138,12 @@ class _YamlReader:
             y = Y(self.scalar(node, line, col), line, col)
         elif depth >= MAX_DEPTH:
             y = self.nested_too_deeply(line, col)
+        elif not self.check_tag(node, _T + ("seq" if isinstance(node, yaml.SequenceNode) else "map"), line, col):
+            y = Y(INVALID, line, col)  # reported; its contents would only add noise
         elif isinstance(node, yaml.SequenceNode):
-            self.check_tag(node, _T + "seq", line, col)
             depth += 1
             y = Y([self.convert(item, depth) for item in node.value], line, col)
         else:
-            self.check_tag(node, _T + "map", line, col)
             y = self.mapping(node, line, col, depth + 1)
         self.memo[id(node)] = y
         return y
@@ -156,9 +156,11 @@ class _YamlReader:
                                   "flatten it (a template under 'blocks:' or a repeat avoids deep nesting)")
         return Y(INVALID, line, col)
 
-    def check_tag(self, node: yaml.Node, expected: str, line: int, col: int) -> None:
-        if node.tag != expected:
-            self.error(line, col, f"YAML tag '{_short(node.tag)}' is not allowed; convcost reads plain YAML only")
+    def check_tag(self, node: yaml.Node, expected: str, line: int, col: int) -> bool:
+        if node.tag == expected:
+            return True
+        self.error(line, col, f"YAML tag '{_short(node.tag)}' is not allowed; convcost reads plain YAML only")
+        return False
 
     def mapping(self, node: yaml.MappingNode, line: int, col: int, depth: int) -> Y:
         values: dict[str, Y] = {}
@@ -274,6 +276,9 @@ def _read_yaml(text: str, path: str, problems: list[Problem]) -> tuple[Y | None,
     try:
         return reader.convert(node), reader.shared
     except _Abort:  # too many problems to be worth reading on
+        return None, False
+    except RecursionError:  # a backstop: MAX_DEPTH keeps conversion shallow
+        problems.append(Problem(path, 1, 1, "the YAML is nested too deeply to read"))
         return None, False
 
 
@@ -1092,7 +1097,7 @@ def _notes(path: str, found: int, stopped: bool) -> tuple[str, ...]:
         return ()
     what = f"{more} more problem{'s' * (more != 1)} not shown (at most {MAX_PROBLEMS} per file)" if more > 0 else ""
     if stopped:
-        what += f"{', and r' if what else 'R'}eading stopped after {PROBLEM_CAP} problems"
+        what += f"{', and r' if what else 'r'}eading stopped after {PROBLEM_CAP} problems"
     return (f"{path}: note: {what}; fix these and run again",)
 
 
