@@ -19,7 +19,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: error: {self.message}"
+        # One problem, one line, whatever characters a quoted name brought in.
+        message = self.message.replace("\n", "\\n").replace("\r", "\\r")
+        return f"{self.path}:{self.line}:{self.col}: error: {message}"
 
 
 class SpecError(Exception):

@@ -86,8 +86,10 @@ def plain(y: Y) -> Any:
 
 
 def _short(text: str, limit: int = 60) -> str:
-    """User text as quoted in a message: long strings cut, so a message stays one short line."""
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    """User text as quoted in a message: long strings cut and control characters escaped, so a
+    message stays one short line."""
+    text = text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _layers(n: int) -> str:
@@ -737,7 +739,7 @@ class _SpecReader:
             self.error(item.get("name", y), f"layer path '{_short(full)}' is {len(full):,} characters long "
                                             f"(at most {MAX_PATH}); use shorter names or less nesting")
             return previous
-        inputs = self.read_inputs(y, scope, previous, later)
+        inputs = self.read_inputs(y, scope, previous, later, full)
         if canon in LAYERS:
             self.add_layer(y, canon, full, inputs)
         elif canon == "parallel":
@@ -774,7 +776,8 @@ class _SpecReader:
             return ""
         return name
 
-    def read_inputs(self, y: Y, scope: _Scope, previous: str, later: dict[str, Y]) -> tuple[str, ...] | None:
+    def read_inputs(self, y: Y, scope: _Scope, previous: str, later: dict[str, Y],
+                    own: str = "") -> tuple[str, ...] | None:
         if "inputs" not in y.value:
             return (previous,)
         iy = y.value["inputs"]
@@ -790,6 +793,10 @@ class _SpecReader:
             if name is INVALID:
                 return None
             found = scope.lookup(name)
+            if found is not None and found == own:
+                self.error(ref, f"'inputs' names '{_short(name)}', the layer itself; a layer can only read "
+                                "earlier layers")
+                return None
             if found is None:
                 if name in later:
                     self.error(ref, f"'inputs' names '{_short(name)}', which comes later (line {later[name].line}); "

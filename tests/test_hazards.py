@@ -348,3 +348,13 @@ def test_hazards_in_process_too(tmp_path, case):
     (tmp_path / "t.yaml").write_text(text)
     result = run_cli(["check", *args, "t.yaml"], cwd=tmp_path)
     assert (result.exit_code, result.stdout, result.stderr.splitlines()) == (1, "", expected)
+
+
+@pytest.mark.parametrize("item, col", [("{type: relu, name: l0, inputs: [l0]}", 37),
+                                       ("{type: repeat, name: l0, times: 2, inputs: l0, body: [{type: relu}]}", 48)])
+def test_a_layer_reading_itself(tmp_path, item, col):
+    # Found by tests/test_fuzz.py: this once reached the graph as a node reading itself.
+    (tmp_path / "t.yaml").write_text(f"input: [8, 8, 3]\nlayers:\n  - {item}\n")
+    result = run_cli(["check", "t.yaml"], cwd=tmp_path)
+    assert (result.exit_code, result.stderr) == (
+        1, f"t.yaml:3:{col}: error: 'inputs' names 'l0', the layer itself; a layer can only read earlier layers\n")
