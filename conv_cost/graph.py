@@ -41,18 +41,19 @@ def infer_shapes(model: Model) -> dict[str, Shape]:
     shapes: dict[str, Shape] = {INPUT: model.input}
     problems: list[Problem] = []
     for node in model.nodes:
-        ins = [shapes.get(i) for i in node.inputs]
-        if any(s is None for s in ins):
-            # An upstream layer already failed (or the IR is broken): its problem is reported.
-            if not problems:
-                missing = [i for i, s in zip(node.inputs, ins) if s is None]
-                raise ValueError(f"node {node.name!r} reads unknown node(s) {missing}")
-            continue
         try:
-            if node.layer.arity > 1:
-                shapes[node.name] = node.layer.output_shape(tuple(ins), node.inputs)
+            ins = tuple([shapes[i] for i in node.inputs])
+        except KeyError:
+            # An upstream layer already failed: its problem is reported, this one cannot be checked.
+            if problems:
+                continue
+            raise ValueError(f"node {node.name!r} reads a node that is not before it: {node.inputs}") from None
+        layer = node.layer
+        try:
+            if layer.arity > 1:
+                shapes[node.name] = layer.output_shape(ins, node.inputs)
             else:
-                shapes[node.name] = node.layer.output_shape(tuple(ins))
+                shapes[node.name] = layer.output_shape(ins)
         except LayerError as exc:
             problems.append(Problem(model.source, node.line, node.col, f"layer '{node.name}': {exc}"))
     if problems:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..cost import LayerRow, ModelReport
-from ..layers import COST_KEYS, Cost, Shape
+from ..layers import Cost, Shape
 
 REPORT_SCHEMA = "convcost.report/1"
 
@@ -15,7 +15,7 @@ def shape_dict(s: Shape) -> dict[str, int]:
 
 
 def cost_dict(c: Cost) -> dict[str, int]:
-    return {k: getattr(c, k) for k in COST_KEYS}
+    return {"params": c.params, "buffers": c.buffers, "macs": c.macs, "flops": c.flops, "activations": c.activations}
 
 
 def layer_dict(row: LayerRow) -> dict:
