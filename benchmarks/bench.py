@@ -112,6 +112,8 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; do not write results and docs")
     args = parser.parse_args()
 
+    # As after a regular install: compiled modules, even where PYTHONDONTWRITEBYTECODE is set.
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "conv_cost")], check=True)
     spec = args.spec.resolve()
     results: dict = {"machine": machine(), "spec": str(spec.relative_to(ROOT)) if spec.is_relative_to(ROOT) else str(spec),
                      "cases": {}, "checks": {}}
