@@ -103,7 +103,7 @@ def by_layer_table(comparison, fmt) -> Table:
     table.add_column("type")
     for e in entries:
         table.add_column(f"{e.name}\nparams", justify="right", footer=fmt(e.totals.params))
-        table.add_column(f"{e.name}\nMACs", justify="right", footer=fmt(e.totals.macs))
+        table.add_column(f"{e.name}\nMACs (multiply-adds)", justify="right", footer=fmt(e.totals.macs))
     for e in entries[1:]:
         table.add_column(f"{e.name}\nchange in MACs", justify="right",
                          footer=_signed(e.totals.macs - entries[0].totals.macs, fmt))
