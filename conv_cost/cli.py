@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from .spec import DEFAULT_MAX_LAYERS
+from .transforms import DEFAULT_REDUCE, TRANSFORMS  # costs nothing: spec already imports graph and layers
 
 app = typer.Typer(
     add_completion=False,
@@ -97,6 +98,56 @@ def report(
     models = load_models(specs, max_layers)
     reports = [analyze(m) for m in models]
     emit(renderer(chosen_format(fmt, as_json), "report")(reports, exact=exact, color=color_wanted()))
+
+
+def _flag(name: str, help: str):
+    return Annotated[bool, typer.Option(name, help=help)]
+
+
+def _transform_flag(key: str):
+    t = TRANSFORMS[key]
+    return _flag(t.flag, t.help)
+
+
+@app.command()
+def compare(
+    specs: SpecArgs,
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+    exact: ExactOpt = False,
+    by_layer: _flag("--by-layer", "Also line up the layers the models share, and show where the saving comes from.") = False,
+    without_bottlenecks: _transform_flag("remove_bottlenecks") = False,
+    with_bottlenecks: _transform_flag("add_bottlenecks") = False,
+    reduce: Annotated[int | None, typer.Option("--reduce", metavar="R", min=2, show_default=False,
+                                               help="Inserted bottlenecks reduce C channels to C // R "
+                                                    "(default 4); implies --with-bottlenecks.")] = None,
+    reduce_to: Annotated[int | None, typer.Option("--reduce-to", metavar="N", min=1, show_default=False,
+                                                  help="Inserted bottlenecks reduce to N channels; "
+                                                       "implies --with-bottlenecks.")] = None,
+    standard_conv: _transform_flag("standard_conv") = False,
+    fc_head: _transform_flag("fc_head") = False,
+    max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+) -> None:
+    """The models of the SPEC files side by side, the first as the baseline, with ratios.
+
+    A single model is compared with its counterfactual: without its 1x1 bottlenecks if it has any, else with them.
+    """
+    if reduce is not None and reduce_to is not None:
+        raise typer.BadParameter("give --reduce or --reduce-to, not both", param_hint="'--reduce-to'")
+    from .compare import compare_models
+    from .errors import SpecError
+    from .render import renderer
+
+    models = load_models(specs, max_layers)
+    chosen = [key for key, wanted in (("remove_bottlenecks", without_bottlenecks),
+                                      ("add_bottlenecks", with_bottlenecks or reduce is not None or reduce_to is not None),
+                                      ("standard_conv", standard_conv), ("fc_head", fc_head)) if wanted]
+    try:
+        comparison = compare_models(models, chosen or None, reduce=reduce or DEFAULT_REDUCE, reduce_to=reduce_to)
+    except SpecError as exc:
+        fail("\n".join(str(p) for p in exc.problems), 1)
+    emit(renderer(chosen_format(fmt, as_json), "compare")(comparison, exact=exact, by_layer=by_layer,
+                                                           color=color_wanted()))
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from ..cost import LayerRow, ModelReport
 from ..layers import Cost, Shape
 
 REPORT_SCHEMA = "convcost.report/1"
+COMPARE_SCHEMA = "convcost.compare/1"
 
 
 def shape_dict(s: Shape) -> dict[str, int]:
@@ -66,3 +67,33 @@ def _dumps(data: object, indent: str) -> str:
 
 def render_report(reports: list[ModelReport], **_options) -> str:
     return dumps(report_dict(reports))
+
+
+def entry_dict(entry) -> dict:
+    return {
+        "name": entry.name,
+        "description": entry.report.description,
+        "variant_of": entry.variant_of,
+        "transform": entry.transform,
+        "output": shape_dict(entry.report.output),
+        "totals": cost_dict(entry.totals),
+        "ratio": {k: getattr(entry.ratio, k) for k in COST_KEYS},
+    }
+
+
+def compare_dict(comparison, by_layer: bool = False) -> dict:
+    """Schema convcost.compare/1; with by_layer, "layers" holds each aligned layer, null where a model lacks it."""
+    data = {
+        "schema": COMPARE_SCHEMA,
+        "baseline": comparison.baseline.name,
+        "models": [entry_dict(e) for e in comparison.entries],
+        "notes": list(comparison.notes),
+    }
+    if by_layer:
+        data["layers"] = [{"name": m.name, "models": [None if r is None else layer_dict(r) for r in m.rows]}
+                          for m in comparison.layers]
+    return data
+
+
+def render_compare(comparison, *, by_layer: bool = False, **_options) -> str:
+    return dumps(compare_dict(comparison, by_layer))
