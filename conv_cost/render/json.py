@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..cost import LayerRow, ModelReport
-from ..layers import Cost, Shape
+from ..layers import COST_KEYS, Cost, Shape
 
 REPORT_SCHEMA = "convcost.report/1"
 COMPARE_SCHEMA = "convcost.compare/1"
