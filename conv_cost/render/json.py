@@ -8,6 +8,7 @@ from ..cost import LayerRow, ModelReport
 from ..layers import COST_KEYS, Cost, Shape
 
 REPORT_SCHEMA = "convcost.report/1"
+EXPLAIN_SCHEMA = "convcost.explain/1"
 
 
 def shape_dict(s: Shape) -> dict[str, int]:
@@ -23,6 +24,9 @@ def layer_dict(row: LayerRow) -> dict:
          **cost_dict(row.cost)}
     if row.role is not None:
         d["role"] = row.role
+    if row.receptive_field is not None:
+        rf = row.receptive_field
+        d["receptive_field"] = {"size": list(rf.size), "stride": list(rf.stride)}
     return d
 
 
@@ -47,3 +51,18 @@ def dumps(data: dict) -> str:
 
 def render_report(reports: list[ModelReport], **_options) -> str:
     return dumps(report_dict(reports))
+
+
+def explain_dict(explanations) -> dict:
+    """Schema convcost.explain/1: every layer's steps (formula, substituted numbers, value) and notes."""
+    return {"schema": EXPLAIN_SCHEMA, "models": [
+        {"name": e.report.name, "description": e.report.description,
+         "layers": [{**layer_dict(layer.row), "summary": layer.summary,
+                     "steps": [{"quantity": s.quantity, "keys": list(s.keys), "formula": s.formula,
+                                "substituted": s.substituted, "value": s.value} for s in layer.steps],
+                     "notes": list(layer.notes)} for layer in e.layers]}
+        for e in explanations]}
+
+
+def render_explain(explanations, **_options) -> str:
+    return dumps(explain_dict(explanations))
