@@ -165,8 +165,9 @@ def explain(
             from .errors import did_you_mean
 
             names = list(dict.fromkeys(n.name for m in models for n in m.nodes))
+            examples = ", ".join(f"'{n}'" for n in names[:3])
             hint = did_you_mean(layer, names) or (
-                f"; give a layer's full path, such as '{names[-1]}'" if names else "; the spec has no layers")
+                f"; layers are named by their full path, e.g. {examples}" if names else "; the spec has no layers")
             fail(f"convcost: error: no layer named '{layer}' in {', '.join(dict.fromkeys(specs))}{hint}", 2)
         explanations = chosen
     color = output is None and color_wanted()
