@@ -143,11 +143,13 @@ def explain_layer(layer: Layer, row: LayerRow, in_fields: tuple[ReceptiveField, 
         b.add("activations", ("activations",), "H*W*C", _hwc(x))
         b.notes.append("Params: a scale and a shift per channel; buffers: the running mean and variance.")
     elif isinstance(layer, Elementwise):
-        summary = layer.type
         if layer.type in ACTIVATIONS:
+            summary = "activation, applied to each element"
             b.add("FLOPs", ("flops",), "H*W*C", _hwc(x))
         else:
-            b.notes.append(f"{layer.type} is counted as free (no FLOPs).")
+            summary = {"dropout": "dropout (the identity at inference)", "identity": "identity",
+                       "lrn": "local response normalization"}.get(layer.type, layer.type)
+            b.notes.append(f"{layer.type} is counted as free (no FLOPs), as the counting rules say.")
         b.add("activations", ("activations",), "H*W*C", _hwc(x))
     elif isinstance(layer, Flatten):
         summary = "flatten"

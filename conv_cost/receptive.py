@@ -49,7 +49,7 @@ def sees_everything(layer: Layer) -> bool:
 
 def layer_field(layer: Layer, inputs: tuple[ReceptiveField, ...], in_shape: Shape) -> ReceptiveField:
     """The receptive field after `layer`, given the fields of its inputs and its first input's shape."""
-    if len(inputs) > 1 or not inputs:
+    if len(inputs) > 1:
         return ReceptiveField(tuple(max(f.size[a] for f in inputs) for a in (0, 1)),
                               tuple(max(f.stride[a] for f in inputs) for a in (0, 1)))
     (rf,) = inputs
