@@ -207,7 +207,7 @@ def steps_block(layer: LayerExplanation) -> str:
         cells += ["<td></td>"] * (2 - len(middle))
         cells.append(f'<td class="v">= {esc(value)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    steps = f'<table class="steps">\n' + "\n".join(rows) + "\n</table>\n" if rows else ""
+    steps = '<table class="steps">\n' + "\n".join(rows) + "\n</table>\n" if rows else ""
     notes = "".join(f'<p class="note">{esc(n)}</p>\n' for n in layer.notes)
     return f'<div class="layer">\n{head}{steps}{notes}</div>\n'
 
