@@ -6,10 +6,12 @@ import gc
 import os
 import sys
 from enum import Enum
-from typing import Annotated, NoReturn
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
+from .render import FORMATS
 from .spec import DEFAULT_MAX_LAYERS
 from .transforms import DEFAULT_REDUCE, TRANSFORMS  # costs nothing: spec already imports graph and layers
 
@@ -37,9 +39,8 @@ def convcost(
     """Exact parameter, MAC (multiply-add) and FLOP counts of convolutional networks from YAML specs."""
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
+# The choices of --format are the renderers registered in render.FORMATS.
+Format = Enum("Format", {name: name for name in FORMATS}, type=str)
 
 
 SpecArgs = Annotated[list[str], typer.Argument(metavar="SPEC...", help="YAML spec files; '-' reads standard input.",
@@ -47,6 +48,9 @@ SpecArgs = Annotated[list[str], typer.Argument(metavar="SPEC...", help="YAML spe
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 ExactOpt = Annotated[bool, typer.Option("--exact", help="Exact integers in tables instead of 160.56M.")]
+OutputOpt = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", metavar="FILE", dir_okay=False,
+    help="Write the result to FILE (replaced whole, only once the run succeeds) instead of standard output.")]
 MaxLayersOpt = Annotated[int, typer.Option("--max-layers", min=1,
                                            help="Refuse specs that expand to more layers than this.")]
 
@@ -56,13 +60,13 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load_models(specs: list[str], max_layers: int):
+def load_models(specs: list[str], max_layers: int, texts: dict[str, str] | None = None):
     """Every model of every SPEC; exit 1 with one line per problem, or 2 for an unreadable argument."""
     from .errors import SpecError
     from .sources import SourceError, load_sources
 
     try:
-        return load_sources(specs, max_layers)
+        return load_sources(specs, max_layers, texts)
     except SourceError as exc:
         fail(f"convcost: error: {exc}", 2)
     except SpecError as exc:
@@ -79,6 +83,39 @@ def emit(text: str) -> None:
     sys.stdout.flush()
 
 
+def write_output(text: str, path: Path) -> None:
+    """Write `text` to `path` through a temporary file in the same directory, then rename it:
+    a reader never sees half a file, and a failed run leaves what was there."""
+    import tempfile
+
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        fail(f"convcost: error: cannot write '{path}': {exc.strerror or exc}", 2)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        # mkstemp makes the file private; give it the mode a plain open() would.
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        fail(f"convcost: error: cannot write '{path}': {exc.strerror or exc}", 2)
+
+
+def deliver(text: str, output: Path | None) -> None:
+    if output is None:
+        emit(text)
+    else:
+        write_output(text, output)
+
+
 def chosen_format(fmt: Format, as_json: bool) -> str:
     return "json" if as_json else fmt.value
 
@@ -90,14 +127,53 @@ def report(
     as_json: JsonOpt = False,
     exact: ExactOpt = False,
     max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+    output: OutputOpt = None,
 ) -> None:
     """Per-layer table and totals of every model in the SPEC files."""
     from .cost import analyze
     from .render import renderer
 
-    models = load_models(specs, max_layers)
+    texts: dict[str, str] = {}
+    models = load_models(specs, max_layers, texts)
     reports = [analyze(m) for m in models]
-    emit(renderer(chosen_format(fmt, as_json), "report")(reports, exact=exact, color=color_wanted()))
+    color = output is None and color_wanted()
+    deliver(renderer(chosen_format(fmt, as_json), "report")(reports, exact=exact, color=color, models=models,
+                                                            sources=texts), output)
+
+
+LayerOpt = Annotated[Optional[str], typer.Option("--layer", "-l", metavar="NAME",
+                                                 help="Explain only this layer (its full path, e.g. blk/b1/conv1).")]
+
+
+@app.command()
+def explain(
+    specs: SpecArgs,
+    layer: LayerOpt = None,
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+    max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+    output: OutputOpt = None,
+) -> None:
+    """How each layer's output shape, costs and receptive field follow from its inputs, step by step."""
+    from .explain import explain_model, select_layer
+    from .render import renderer
+
+    texts: dict[str, str] = {}
+    models = load_models(specs, max_layers, texts)
+    explanations = [explain_model(m) for m in models]
+    if layer is not None:
+        chosen = select_layer(explanations, layer)
+        if not chosen:
+            from .errors import did_you_mean
+
+            names = list(dict.fromkeys(n.name for m in models for n in m.nodes))
+            examples = ", ".join(f"'{n}'" for n in names[:3])
+            hint = did_you_mean(layer, names) or (
+                f"; layers are named by their full path, e.g. {examples}" if names else "; the spec has no layers")
+            fail(f"convcost: error: no layer named '{layer}' in {', '.join(dict.fromkeys(specs))}{hint}", 2)
+        explanations = chosen
+    color = output is None and color_wanted()
+    deliver(renderer(chosen_format(fmt, as_json), "explain")(explanations, color=color, sources=texts), output)
 
 
 def _flag(name: str, help: str):

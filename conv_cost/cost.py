@@ -12,6 +12,7 @@ from operator import add
 
 from .graph import Model, infer_shapes
 from .layers import Conv2d, Cost, Shape
+from .receptive import ReceptiveField, receptive_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class LayerRow:
     output: Shape
     cost: Cost
     role: str | None = None  # for 1x1 convs: reduce, expand or mix
+    receptive_field: ReceptiveField | None = None  # see receptive.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +50,14 @@ def pointwise_role(layer: object, in_channels: int) -> str | None:
 def analyze(model: Model) -> ModelReport:
     """Count params, buffers, MACs, FLOPs and activations of every layer of a model."""
     shapes = infer_shapes(model)
+    fields = receptive_fields(model, shapes)
     rows = []
     for node in model.nodes:
         ins = tuple(shapes[i] for i in node.inputs)
         out = shapes[node.name]
         rows.append(LayerRow(node.name, node.layer.type, node.inputs, ins, out,
-                             node.layer.cost(ins, out), pointwise_role(node.layer, ins[0].channels)))
+                             node.layer.cost(ins, out), pointwise_role(node.layer, ins[0].channels),
+                             fields[node.name]))
     totals = reduce(add, (r.cost for r in rows), Cost())
     return ModelReport(model.name, model.description, model.input, shapes[model.output_node],
                        tuple(rows), totals, model.source)

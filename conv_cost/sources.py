@@ -30,8 +30,12 @@ def read_source(arg: str) -> tuple[str, bytes]:
         raise SourceError(f"cannot read '{arg}': {exc.strerror or exc}") from None
 
 
-def load_sources(args: list[str], max_layers: int = DEFAULT_MAX_LAYERS) -> list[Model]:
-    """Every model of every SPEC argument, in order; SpecError carries the problems of all files."""
+def load_sources(args: list[str], max_layers: int = DEFAULT_MAX_LAYERS,
+                 texts: dict[str, str] | None = None) -> list[Model]:
+    """Every model of every SPEC argument, in order; SpecError carries the problems of all files.
+
+    `texts`, when given, receives each source's text by display path (handouts quote the spec).
+    """
     models: list[Model] = []
     problems: list[Problem] = []
     for arg in args:
@@ -44,6 +48,8 @@ def load_sources(args: list[str], max_layers: int = DEFAULT_MAX_LAYERS) -> list[
             problems.append(Problem(path, line, col, f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
                                                      "save it as UTF-8"))
             continue
+        if texts is not None:
+            texts[path] = text
         try:
             models.extend(parse_spec(text, path, max_layers=max_layers))
         except SpecError as exc:

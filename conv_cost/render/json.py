@@ -9,6 +9,7 @@ from ..layers import COST_KEYS, Cost, Shape
 
 REPORT_SCHEMA = "convcost.report/1"
 COMPARE_SCHEMA = "convcost.compare/1"
+EXPLAIN_SCHEMA = "convcost.explain/1"
 
 
 def shape_dict(s: Shape) -> dict[str, int]:
@@ -24,6 +25,9 @@ def layer_dict(row: LayerRow) -> dict:
          **cost_dict(row.cost)}
     if row.role is not None:
         d["role"] = row.role
+    if row.receptive_field is not None:
+        rf = row.receptive_field
+        d["receptive_field"] = {"size": list(rf.size), "stride": list(rf.stride)}
     return d
 
 
@@ -97,3 +101,18 @@ def compare_dict(comparison, by_layer: bool = False) -> dict:
 
 def render_compare(comparison, *, by_layer: bool = False, **_options) -> str:
     return dumps(compare_dict(comparison, by_layer))
+
+
+def explain_dict(explanations) -> dict:
+    """Schema convcost.explain/1: every layer's steps (formula, substituted numbers, value) and notes."""
+    return {"schema": EXPLAIN_SCHEMA, "models": [
+        {"name": e.report.name, "description": e.report.description,
+         "layers": [{**layer_dict(layer.row), "summary": layer.summary,
+                     "steps": [{"quantity": s.quantity, "keys": list(s.keys), "formula": s.formula,
+                                "substituted": s.substituted, "value": s.value} for s in layer.steps],
+                     "notes": list(layer.notes)} for layer in e.layers]}
+        for e in explanations]}
+
+
+def render_explain(explanations, **_options) -> str:
+    return dumps(explain_dict(explanations))

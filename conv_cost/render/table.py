@@ -11,6 +11,16 @@ from rich.text import Text
 from ..cost import ModelReport
 from .numbers import exact as exact_number, human, percent, ratio_phrase, summary_sentence
 
+BAR_WIDTH = 10
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar(part: int, whole: int, width: int = BAR_WIDTH) -> str:
+    """A bar of block characters, part/whole of `width` cells, to eighths of a cell; padded to width."""
+    eighths = round(8 * width * part / whole) if whole > 0 else 0
+    full, rest = divmod(eighths, 8)
+    return ("█" * full + (_EIGHTHS[rest] if rest else "")).ljust(width)
+
 # Without a terminal there is no width to fit: let tables take what they need.
 PIPE_WIDTH = 1000
 
@@ -34,14 +44,17 @@ def model_table(report: ModelReport, exact: bool = False) -> Table:
     table.add_column("type")
     table.add_column("role")
     table.add_column("output", justify="right", footer=str(report.output))
+    table.add_column("receptive field", justify="right")
     table.add_column("params", justify="right", footer=fmt(total.params))
     table.add_column("MACs (multiply-adds)", justify="right", footer=fmt(total.macs))
     table.add_column("FLOPs", justify="right", footer=fmt(total.flops))
-    table.add_column("% MACs", justify="right", footer=percent(total.macs, total.macs))
+    # The share of MACs with a bar, so the eye finds where the cost sits.
+    table.add_column("% MACs", justify="left", footer=f"{percent(total.macs, total.macs):>6}")
     for row in report.layers:
         c = row.cost
-        table.add_row(Text(row.name), row.type, row.role or "", str(row.output), fmt(c.params),
-                      fmt(c.macs), fmt(c.flops), percent(c.macs, total.macs))
+        field = str(row.receptive_field) if row.receptive_field is not None else ""
+        table.add_row(Text(row.name), row.type, row.role or "", str(row.output), field, fmt(c.params),
+                      fmt(c.macs), fmt(c.flops), f"{percent(c.macs, total.macs):>6} {bar(c.macs, total.macs)}")
     return table
 
 
@@ -140,3 +153,28 @@ def render_compare(comparison, *, exact: bool = False, color: bool = False, widt
 def strip_lines(text: str) -> str:
     # rich pads titles and captions to the table's width.
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+def render_explain(explanations, *, color: bool = False, width: int | None = None, **_options) -> str:
+    """Each layer's derivation as indented text: summary, shapes, equations, notes."""
+    from .common import equation, shapes_line
+
+    console, buf = new_console(color, width)
+    for i, expl in enumerate(explanations):
+        report = expl.report
+        if i:
+            console.print()
+        console.print(Text(report.name, style="bold underline"))
+        if report.description:
+            console.print(report.description)
+        console.print(f"input {report.input} -> output {report.output}")
+        for layer in expl.layers:
+            row = layer.row
+            console.print()
+            console.print(Text.assemble((row.name, "bold"), f" ({row.type}): {layer.summary}"))
+            console.print(f"  {shapes_line(row)}")
+            for step in layer.steps:
+                console.print(f"  {equation(step)}", soft_wrap=True)
+            for note in layer.notes:
+                console.print(Text(f"  note: {note}", style="italic"), soft_wrap=True)
+    return strip_lines(buf.getvalue())
