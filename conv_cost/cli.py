@@ -226,6 +226,26 @@ def compare(
                                                            color=color_wanted()))
 
 
+@app.command()
+def verify(
+    specs: SpecArgs,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also list the layers that agree.")] = False,
+    max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+) -> None:
+    """Cross-check every model with PyTorch, layer by layer: shapes, params, buffers and MACs (needs torch)."""
+    from .verify import TorchMissing, render_checks, require_torch, verify_model
+
+    try:
+        version = require_torch()
+    except TorchMissing as exc:
+        fail(f"convcost: error: {exc}", 2)
+    models = load_models(specs, max_layers)
+    checks = [verify_model(m) for m in models]
+    emit(render_checks(checks, version, verbose))
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point: run the app; an unexpected failure is one line on stderr, never a traceback."""
     # A spec becomes many small acyclic objects; the cyclic collector would rescan them again and
