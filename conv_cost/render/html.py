@@ -72,9 +72,9 @@ pre.spec { background: #f5f7fa; border: 1px solid #dde3ea; border-radius: 4px; p
 svg .m0 { fill: #2f5d8a; } svg .m1 { fill: #d9822b; } svg .m2 { fill: #3a8a5c; }
 svg .m3 { fill: #8a3a6e; } svg .m4 { fill: #8a6d2f; } svg .m5 { fill: #5b6470; }
 svg .none { font-size: 11px; fill: #8a929c; }
-svg.wide text { font-size: 14px; } svg.wide .label { font-size: 13.5px; } svg.wide .head { font-size: 14.5px; }
-svg.wide .value { font-size: 13px; } svg.wide .none { font-size: 12.5px; }
-.formulas > p.muted { break-after: avoid; }
+svg.wide text { font-size: 15px; } svg.wide .label { font-size: 14.5px; } svg.wide .head { font-size: 15.5px; }
+svg.wide .value { font-size: 14px; } svg.wide .none { font-size: 13px; }
+.formulas > p.muted { break-inside: avoid; break-after: avoid; }
 .swatch { display: inline-block; width: 11px; height: 11px; margin-right: 6px; border-radius: 2px;
           vertical-align: -1px; }
 .swatch.m0 { background: #2f5d8a; } .swatch.m1 { background: #d9822b; } .swatch.m2 { background: #3a8a5c; }
@@ -91,7 +91,7 @@ table.compare td { padding: 4px 12px; }
 .summary.worse { border-left-color: #b5541b; background: #fbf1ea; }
 table.bylayer { font-size: 8.2pt; }
 table.bylayer th .sub { display: block; font-weight: normal; font-size: 7.6pt; opacity: 0.9; }
-.legend { margin-top: 22px; padding-top: 6px; border-top: 1px solid #c9d3de; font-size: 8.5pt; color: #4a525c; }
+.legend { break-inside: avoid; margin-top: 22px; padding-top: 6px; border-top: 1px solid #c9d3de; font-size: 8.5pt; color: #4a525c; }
 @media print {
   main { max-width: none; padding: 0; }
   h2 { break-after: avoid; }
@@ -383,7 +383,7 @@ def grouped_chart(labels: Sequence[str], panels: Sequence[tuple[str, Sequence[Se
     panel = (CHART_WIDTH - CHART_LABEL) // len(panels)
     room = panel - reserve
     per_row = max((len(items) for _, rows in panels for items in rows), default=1)
-    bar = 16 if per_row == 1 else 13
+    bar = 17 if per_row == 1 else 14
     row_height = per_row * (bar + 3) + (9 if per_row > 1 else 5)
     height = CHART_TOP + row_height * len(labels) + 4
     # Larger text than the report's chart: these charts are the point of the page and get printed.
@@ -406,7 +406,7 @@ def grouped_chart(labels: Sequence[str], panels: Sequence[tuple[str, Sequence[Se
                 out.append(f'<text class="value" x="{x0 + room + 6}" y="{y + bar - 3}">{esc(text)}</text>')
     for i, label in enumerate(labels):
         y = CHART_TOP + i * row_height + (per_row * (bar + 3) - 3) / 2 + 4
-        shown = label if len(label) <= 29 else "…" + label[-28:]
+        shown = label if len(label) <= 27 else "…" + label[-26:]
         out.append(f'<text class="label" x="{CHART_LABEL - 10}" y="{y:g}" text-anchor="end">{esc(shown)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -523,7 +523,7 @@ COMPARE_LEGEND = (
 def render_compare(comparison, *, exact: bool = False, by_layer: bool = False,
                    sources: dict[str, str] | None = None, **_options) -> str:
     """The comparison handout: title, spec, totals side by side with ratios and the savings in words,
-    the per-layer tables (or the layers lined up), charts on a shared scale, the formulas, a legend."""
+    the per-layer tables (or the layers lined up), charts on a shared scale, a legend, the formulas."""
     from ..explain import explain_model
 
     entries = comparison.entries
@@ -539,10 +539,11 @@ def render_compare(comparison, *, exact: bool = False, by_layer: bool = False,
     else:
         body += [model_section(e.report, description, exact, True, title=e.name, chart=False) for e in entries]
     body.append(layers_chart(comparison))
+    # The legend before the formulas: it explains the tables above, and the formulas may fill pages.
+    body.append(LEGEND.replace("</section>", COMPARE_LEGEND + "</section>"))
     known = [e for e in entries if e.model is not None]
     if known:
         explanations = [explain_model(e.model, e.report) for e in known]
         body.append(formulas_section(explanations, "How each number is worked out", brief=True,
                                      titles=[e.name for e in known], skip_repeats=True))
-    body.append(LEGEND.replace("</section>", COMPARE_LEGEND + "</section>"))
     return page(title, "".join(body))
