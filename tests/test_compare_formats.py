@@ -425,3 +425,23 @@ def test_compare_machine_formats_never_import_rich(fmt, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "o").stat().st_size > 0
+
+
+# ----------------------------------------------------------------------------- docs
+
+def test_docs_show_and_link_the_compare_handout():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    handouts = (ROOT / "docs" / "handouts.md").read_text(encoding="utf-8")
+    assert "docs/compare_handout.png" in readme and "](compare_handout.png)" in handouts
+    assert (ROOT / "docs" / "compare_handout.png").stat().st_size > 10_000
+    assert "`--format markdown|csv|html` works on `report`, `compare` and `explain`" in readme
+    assert "convcost compare layer_specs/seed_bottleneck.yaml --format html --output handout.html" in handouts
+
+
+def test_docs_list_every_compare_csv_column():
+    from conv_cost.render.csv import COMPARE_HEADER
+
+    handouts = (ROOT / "docs" / "handouts.md").read_text(encoding="utf-8")
+    section = handouts[handouts.index("**CSV columns** (`compare`):") + len("**CSV columns** (`compare`):"):]
+    listed = re.findall(r"`([a-z_]+)`", section[:section.index(". `section` says")])
+    assert listed == list(COMPARE_HEADER)

@@ -1,7 +1,7 @@
 """A printable handout: one self-contained HTML file (inline CSS and SVG, no JavaScript, A4).
 
-Built from small helpers (page shell, tables, bar chart, spec listing) so that other views,
-such as a comparison of models, can be rendered with the same look.
+Built from small helpers (page shell, tables, bar charts, spec listing) shared by the report,
+the comparison and the derivation pages, so all three have the same look.
 """
 
 from __future__ import annotations
