@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from conv_cost.cli import app
 from conv_cost.layers import COST_KEYS
 from conv_cost.render import FORMATS
-from conv_cost.render.numbers import exact
+from conv_cost.render.numbers import exact, ratio_phrase
 
 from .conftest import GOLDEN, ROOT, run_cli
 from .test_html import HEAD_BLUE, check, chromium, near, screenshot
@@ -238,11 +238,14 @@ def test_html_well_formed_complete_and_self_contained(spec, flags):
         assert model["name"] in text
         for key in ("params", "macs", "flops", "activations"):
             assert exact(model["totals"][key]) in text
-    for model in data["models"][1:]:
-        assert f"{model['name']}: " in text or f"{model['name']} : " in text
+    # The savings line of every model but the baseline, its ratio of MACs in words.
+    summaries = re.findall(r'<p class="summary[^"]*"><b>(.*?)</b>: (.*?)</p>', page)
+    assert [html.unescape(name) for name, _ in summaries] == [m["name"] for m in data["models"][1:]]
+    for (_, line), model in zip(summaries, data["models"][1:]):
+        word = "as" if model["ratio"]["macs"] == 1 else "than"  # "same MACs as naive"
+        assert html.unescape(line).startswith(f"{ratio_phrase(model['ratio']['macs'], 'MACs')} {word} {base['name']}")
     for layer in data["layers"]:
-        assert layer["name"] in text.replace("\u200b", "")
-    assert base["name"] in text
+        assert layer["name"] in text
     assert html.unescape(re.search(r'<pre class="spec">(.*?)</pre>', page, re.S).group(1)) == \
         spec.read_text(encoding="utf-8").rstrip()
     tags = {t for t, _ in c.tags}

@@ -12,8 +12,8 @@ from typing import Iterable, Sequence
 from ..cost import ModelReport
 from ..explain import LayerExplanation, ModelExplanation, explain_model
 from ..layers import ACTIVATIONS, PASSTHROUGH
-from .common import (LAYER_COLUMNS, MACS_HEADER, by_layer_cells, compare_cells, compare_keys, compare_title, in_out, layer_cells,
-                     number_format, shapes_line, summary_lines, totals_text)
+from .common import (LAYER_COLUMNS, MACS_HEADER, by_layer_cells, compare_cells, compare_keys, compare_title, in_out,
+                     layer_cells, number_format, shapes_line, summary_lines, totals_text)
 from .numbers import exact, human, percent, ratio_phrase
 
 CSS = """
@@ -333,10 +333,10 @@ LEGEND = (
 
 
 def model_section(report: ModelReport, page_description: str, exact_numbers: bool, several: bool,
-                  title: str | None = None, chart: bool = True, level: int = 2) -> str:
+                  title: str | None = None, chart: bool = True) -> str:
     desc = report.description if report.description and report.description != page_description else ""
     name = title or report.name
-    head = f"<h{level}>{esc(name)}</h{level}>\n" if several or desc else f"<h{level}>Cost per layer</h{level}>\n"
+    head = f"<h2>{esc(name)}</h2>\n" if several or desc else "<h2>Cost per layer</h2>\n"
     return (f'<section class="model">\n{head}'
             + (f"<p>{esc(desc)}</p>\n" if desc else "")
             + f'<p class="io">{arrows(in_out(report))}</p>\n'
@@ -379,7 +379,7 @@ def grouped_chart(labels: Sequence[str], panels: Sequence[tuple[str, Sequence[Se
                   aria: str, reserve: int = 110) -> str:
     """Horizontal bars, one row per label holding one bar per (value, text, colour) item, one panel
     per (title, rows). A panel shares one scale across all its bars, so lengths compare across
-    models; a None value is a model without that layer (a dash instead of a bar)."""
+    models; a None value is a model without that layer (its text instead of a bar)."""
     panel = (CHART_WIDTH - CHART_LABEL) // len(panels)
     room = panel - reserve
     per_row = max((len(items) for _, rows in panels for items in rows), default=1)
@@ -455,7 +455,7 @@ def summary_block(comparison, exact_numbers: bool) -> str:
     """The savings in one line per model, the model's name in bold."""
     out = []
     for e, line in zip(comparison.entries[1:], summary_lines(comparison, number_format(exact_numbers))):
-        rest = line[len(e.name) + 2:]
+        rest = line[len(e.name) + 2:]  # the sentence after "<name>: ", so the name can be set in bold
         worse = e.ratio.macs is None or e.ratio.macs > 1
         out.append(f'<p class="summary{" worse" if worse else ""}"><b>{esc(e.name)}</b>: {arrows(rest)}</p>\n')
     return "".join(out)
