@@ -203,6 +203,7 @@ def compare(
     standard_conv: _transform_flag("standard_conv") = False,
     fc_head: _transform_flag("fc_head") = False,
     max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+    output: OutputOpt = None,
 ) -> None:
     """The models of the SPEC files side by side, the first as the baseline, with ratios.
 
@@ -214,7 +215,8 @@ def compare(
     from .errors import SpecError
     from .render import renderer
 
-    models = load_models(specs, max_layers)
+    texts: dict[str, str] = {}
+    models = load_models(specs, max_layers, texts)
     chosen = [key for key, wanted in (("remove_bottlenecks", without_bottlenecks),
                                       ("add_bottlenecks", with_bottlenecks or reduce is not None or reduce_to is not None),
                                       ("standard_conv", standard_conv), ("fc_head", fc_head)) if wanted]
@@ -222,8 +224,9 @@ def compare(
         comparison = compare_models(models, chosen or None, reduce=reduce or DEFAULT_REDUCE, reduce_to=reduce_to)
     except SpecError as exc:
         fail("\n".join(str(p) for p in exc.problems), 1)
-    emit(renderer(chosen_format(fmt, as_json), "compare")(comparison, exact=exact, by_layer=by_layer,
-                                                           color=color_wanted()))
+    color = output is None and color_wanted()
+    deliver(renderer(chosen_format(fmt, as_json), "compare")(comparison, exact=exact, by_layer=by_layer,
+                                                             color=color, sources=texts), output)
 
 
 @app.command()

@@ -40,11 +40,14 @@ def ratios(totals: Cost, base: Cost) -> Ratio:
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """A model to compare, and where it came from: TRANSFORMS[transform] applied to model `variant_of`."""
+    """A model to compare, and where it came from: TRANSFORMS[transform] applied to model `variant_of`.
+
+    model: the graph the report was made from, when known (handouts derive its formulas)."""
 
     report: ModelReport
     variant_of: str | None = None
     transform: str | None = None
+    model: Model | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,8 @@ class Entry:
 
     name: unique within the comparison (a repeated name gets " (2)", " (3)"...);
     report: the full per-layer report; ratio: totals / the baseline's totals;
-    variant_of, transform: set when the model is a counterfactual made by a transform.
+    variant_of, transform: set when the model is a counterfactual made by a transform;
+    model: the graph behind the report, when known.
     """
 
     name: str
@@ -61,6 +65,7 @@ class Entry:
     ratio: Ratio
     variant_of: str | None = None
     transform: str | None = None
+    model: Model | None = None
 
     @property
     def totals(self) -> Cost:
@@ -139,7 +144,8 @@ def compare(items: Sequence[ModelReport | Subject], notes: Sequence[str] = ()) -
         raise ValueError("compare needs at least one model")
     base = subjects[0].report.totals
     names = unique_names([s.report.name for s in subjects])
-    entries = tuple(Entry(name, s.report, ratios(s.report.totals, base), s.variant_of, s.transform)
+    entries = tuple(Entry(name, s.report, ratios(s.report.totals, base), s.variant_of, s.transform,
+                          s.model)
                     for name, s in zip(names, subjects))
     return Comparison(entries, align([s.report for s in subjects]), tuple(notes))
 
@@ -188,7 +194,7 @@ def subjects(models: Sequence[Model], transforms: Sequence[str] | None = None, *
     out: list[Subject] = []
     notes: list[str] = []
     for model in models:
-        out.append(Subject(analyze(model)))
+        out.append(Subject(analyze(model), model=model))
         for key in wanted:
             variant = apply(key, model, reduce=reduce, reduce_to=reduce_to)
             label = TRANSFORMS[key].label
@@ -199,7 +205,7 @@ def subjects(models: Sequence[Model], transforms: Sequence[str] | None = None, *
             if key == "add_bottlenecks":
                 what = (f"1x1 convs to {reduce_to} channels" if reduce_to else f"1x1 convs to C // {reduce}") + f": {what}"
             variant = replace(variant, description=what)
-            out.append(Subject(analyze(variant), model.name, key))
+            out.append(Subject(analyze(variant), model.name, key, variant))
             notes.append(f"{variant.name}: {what}")
     return out, notes
 

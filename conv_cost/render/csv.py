@@ -1,4 +1,5 @@
-"""CSV: one row per layer (plus one total row per model), exact integers, for spreadsheets."""
+"""CSV for spreadsheets, exact integers: a report is one row per layer (plus one total row per
+model); a comparison one row per model with its ratios (plus, by layer, one row per layer and model)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from ..layers import COST_KEYS
 
 REPORT_HEADER = ("row", "model", "layer", "type", "role", "inputs", "output_height", "output_width",
                  "output_channels", "rf_size_h", "rf_size_w", "rf_stride_h", "rf_stride_w", *COST_KEYS)
+COMPARE_HEADER = ("section", "model", "layer", "type", "role", "variant_of", "transform", "description",
+                  "output_height", "output_width", "output_channels", *COST_KEYS, *(f"ratio_{k}" for k in COST_KEYS))
 EXPLAIN_HEADER = ("model", "layer", "type", "kind", "quantity", "keys", "formula", "substituted", "value")
 
 
@@ -51,3 +54,36 @@ def explain_rows(expl: ModelExplanation):
 
 def render_explain(explanations: list[ModelExplanation], **_options) -> str:
     return write_rows(EXPLAIN_HEADER, (row for e in explanations for row in explain_rows(e)))
+
+
+def ratio_cell(r: float | None) -> float | str:
+    """A ratio as JSON writes it (Python's shortest repr of the float); empty where JSON has null."""
+    return "" if r is None else r
+
+
+def compare_rows(comparison, by_layer: bool):
+    from ..compare import ratio
+
+    for e in comparison.entries:
+        o = e.report.output
+        yield ("model", e.name, "", "", "", e.variant_of or "", e.transform or "", e.report.description,
+               o.height, o.width, o.channels, *(getattr(e.totals, k) for k in COST_KEYS),
+               *(ratio_cell(getattr(e.ratio, k)) for k in COST_KEYS))
+    if by_layer:
+        for match in comparison.layers:
+            base = match.rows[0]
+            for e, row in zip(comparison.entries, match.rows):
+                if row is None:
+                    continue
+                o = row.output
+                # Against the baseline's layer of the same name; empty where the baseline has none.
+                ratios = [ratio_cell(ratio(getattr(row.cost, k), getattr(base.cost, k))) if base else ""
+                          for k in COST_KEYS]
+                yield ("layer", e.name, row.name, row.type, row.role or "", "", "", "", o.height, o.width,
+                       o.channels, *(getattr(row.cost, k) for k in COST_KEYS), *ratios)
+    for note in comparison.notes:
+        yield ("note", "", "", "", "", "", "", note, *[""] * (3 + 2 * len(COST_KEYS)))
+
+
+def render_compare(comparison, *, by_layer: bool = False, **_options) -> str:
+    return write_rows(COMPARE_HEADER, compare_rows(comparison, by_layer))

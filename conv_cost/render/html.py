@@ -1,7 +1,7 @@
 """A printable handout: one self-contained HTML file (inline CSS and SVG, no JavaScript, A4).
 
-Built from small helpers (page shell, tables, bar chart, spec listing) so that other views,
-such as a comparison of models, can be rendered with the same look.
+Built from small helpers (page shell, tables, bar charts, spec listing) shared by the report,
+the comparison and the derivation pages, so all three have the same look.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Iterable, Sequence
 from ..cost import ModelReport
 from ..explain import LayerExplanation, ModelExplanation, explain_model
 from ..layers import ACTIVATIONS, PASSTHROUGH
-from .common import LAYER_COLUMNS, MACS_HEADER, in_out, layer_cells, shapes_line, totals_text
-from .numbers import exact, human, percent
+from .common import (LAYER_COLUMNS, MACS_HEADER, by_layer_cells, compare_cells, compare_keys, compare_title, in_out,
+                     layer_cells, number_format, shapes_line, summary_lines, totals_text)
+from .numbers import exact, human, percent, ratio_phrase
 
 CSS = """
 @page { size: A4; margin: 14mm 13mm 16mm; }
@@ -68,7 +69,29 @@ table.steps td.v { font-weight: bold; }
 .note { font-size: 9pt; color: #3d4550; font-style: italic; }
 pre.spec { background: #f5f7fa; border: 1px solid #dde3ea; border-radius: 4px; padding: 8px 10px;
            font-size: 8.4pt; line-height: 1.35; white-space: pre-wrap; word-break: break-word; }
-.legend { margin-top: 22px; padding-top: 6px; border-top: 1px solid #c9d3de; font-size: 8.5pt; color: #4a525c; }
+svg .m0 { fill: #2f5d8a; } svg .m1 { fill: #d9822b; } svg .m2 { fill: #3a8a5c; }
+svg .m3 { fill: #8a3a6e; } svg .m4 { fill: #8a6d2f; } svg .m5 { fill: #5b6470; }
+svg .none { font-size: 11px; fill: #8a929c; }
+svg.wide text { font-size: 15px; } svg.wide .label { font-size: 14.5px; } svg.wide .head { font-size: 15.5px; }
+svg.wide .value { font-size: 14px; } svg.wide .none { font-size: 13px; }
+.formulas > p.muted { break-inside: avoid; break-after: avoid; }
+.swatch { display: inline-block; width: 11px; height: 11px; margin-right: 6px; border-radius: 2px;
+          vertical-align: -1px; }
+.swatch.m0 { background: #2f5d8a; } .swatch.m1 { background: #d9822b; } .swatch.m2 { background: #3a8a5c; }
+.swatch.m3 { background: #8a3a6e; } .swatch.m4 { background: #8a6d2f; } .swatch.m5 { background: #5b6470; }
+ul.models { list-style: none; margin: 6px 0 10px; padding: 0; }
+ul.models li { margin: 2px 0; }
+table.compare { width: auto; min-width: 60%; font-size: 9.5pt; margin: 8px 0; }
+table.compare td:first-child { font-weight: bold; white-space: nowrap; }
+table.compare td { padding: 4px 12px; }
+.exact { display: block; font-size: 7.8pt; color: #5b6470; font-weight: normal; }
+.fewer { color: #2e7d4f; font-weight: bold; } .more { color: #b5541b; font-weight: bold; }
+.summary { margin: 10px 0; padding: 8px 12px; border-left: 4px solid #2e7d4f; background: #eef6f1;
+           font-size: 10.5pt; break-inside: avoid; }
+.summary.worse { border-left-color: #b5541b; background: #fbf1ea; }
+table.bylayer { font-size: 8.2pt; }
+table.bylayer th .sub { display: block; font-weight: normal; font-size: 7.6pt; opacity: 0.9; }
+.legend { break-inside: avoid; margin-top: 22px; padding-top: 6px; border-top: 1px solid #c9d3de; font-size: 8.5pt; color: #4a525c; }
 @media print {
   main { max-width: none; padding: 0; }
   h2 { break-after: avoid; }
@@ -212,17 +235,35 @@ def steps_block(layer: LayerExplanation) -> str:
     return f'<div class="layer">\n{head}{steps}{notes}</div>\n'
 
 
-def formulas_section(explanations: Sequence[ModelExplanation], heading: str, brief: bool = False) -> str:
-    """Every layer's steps; with `brief`, activations and the like are named in one line instead."""
-    out = [f'<section class="formulas">\n<h2>{esc(heading)}</h2>\n'
-           '<p class="muted">Each number is the formula with this layer\'s sizes put in. H, W, C: the '
-           "input's height, width, channels; Ho, Wo, Co: the output's; k kernel, s stride, d dilation, "
-           "p padding; r and j: receptive field size and stride (r_in, j_in those of the input).</p>\n"]
-    for expl in explanations:
+FORMULAS_INTRO = (
+    '<p class="muted">Each number is the formula with this layer\'s sizes put in. H, W, C: the '
+    "input's height, width, channels; Ho, Wo, Co: the output's; k kernel, s stride, d dilation, "
+    "p padding; r and j: receptive field size and stride (r_in, j_in those of the input).</p>\n")
+
+
+def formulas_section(explanations: Sequence[ModelExplanation], heading: str, brief: bool = False,
+                     titles: Sequence[str] | None = None, skip_repeats: bool = False) -> str:
+    """Every layer's steps; with `brief`, activations and the like are named in one line instead;
+    with `skip_repeats`, a layer exactly as in an earlier model is named instead of shown again."""
+    titles = titles or [e.report.name for e in explanations]
+    out = [f'<section class="formulas">\n<h2>{esc(heading)}</h2>\n', FORMULAS_INTRO]
+    seen: dict[LayerExplanation, str] = {}
+    for title, expl in zip(titles, explanations, strict=True):
         if len(explanations) > 1:
-            out.append(f"<h3>{esc(expl.report.name)}</h3>\n")
+            out.append(f"<h3>{esc(title)}</h3>\n")
         simple = [layer for layer in expl.layers if brief and layer.row.type in ELEMENTWISE]
-        out.extend(steps_block(layer) for layer in expl.layers if layer not in simple)
+        repeats: dict[str, list[str]] = {}
+        for layer in expl.layers:
+            if layer in simple:
+                continue
+            if skip_repeats and layer in seen:
+                repeats.setdefault(seen[layer], []).append(layer.row.name)
+                continue
+            seen.setdefault(layer, title)
+            out.append(steps_block(layer))
+        for first, names in repeats.items():
+            listed = ", ".join(f"<code>{esc(n)}</code>" for n in names)
+            out.append(f'<p class="note">Worked out as in {esc(first)} above: {listed}.</p>\n')
         if simple:
             names = ", ".join(f"<code>{esc(layer.row.name)}</code>" for layer in simple)
             out.append(f'<p class="note">Not worked out here: {names}. They keep their input\'s shape and have '
@@ -244,6 +285,16 @@ def spec_section(sources: dict[str, str] | None, reports: Sequence[ModelReport])
 
 def spec_heading(sources: dict[str, str] | None, reports: Sequence[ModelReport]) -> tuple[str, str]:
     """Title and description of the page: the spec file's own `name` and `description` when it is one file."""
+    named = spec_title(sources, reports)
+    if named is not None:
+        return named
+    if len(reports) == 1:
+        return reports[0].name, reports[0].description
+    return ", ".join(r.name for r in reports), ""
+
+
+def spec_title(sources: dict[str, str] | None, reports: Sequence[ModelReport]) -> tuple[str, str] | None:
+    """The `name` and `description` written at the top of the spec, when the reports come from one file."""
     paths = list(dict.fromkeys(r.source for r in reports))
     if sources and len(paths) == 1 and paths[0] in sources:
         import yaml
@@ -256,12 +307,11 @@ def spec_heading(sources: dict[str, str] | None, reports: Sequence[ModelReport])
             name, desc = doc.get("name"), doc.get("description")
             if isinstance(name, str):
                 return name, desc if isinstance(desc, str) else ""
-    if len(reports) == 1:
-        return reports[0].name, reports[0].description
-    return ", ".join(r.name for r in reports), ""
+    return None
 
 
 def header(title: str, description: str, reports: Sequence[ModelReport], kind: str) -> str:
+    """The page's title, the spec's description under it, and what the page is of."""
     from .. import __version__
 
     files = ", ".join(dict.fromkeys(r.source for r in reports))
@@ -282,13 +332,15 @@ LEGEND = (
 )
 
 
-def model_section(report: ModelReport, page_description: str, exact_numbers: bool, several: bool) -> str:
+def model_section(report: ModelReport, page_description: str, exact_numbers: bool, several: bool,
+                  title: str | None = None, chart: bool = True) -> str:
     desc = report.description if report.description and report.description != page_description else ""
-    head = f"<h2>{esc(report.name)}</h2>\n" if several or desc else "<h2>Cost per layer</h2>\n"
+    name = title or report.name
+    head = f"<h2>{esc(name)}</h2>\n" if several or desc else "<h2>Cost per layer</h2>\n"
     return (f'<section class="model">\n{head}'
             + (f"<p>{esc(desc)}</p>\n" if desc else "")
             + f'<p class="io">{arrows(in_out(report))}</p>\n'
-            + totals_block(report) + layer_table(report, exact_numbers) + cost_chart(report)
+            + totals_block(report) + layer_table(report, exact_numbers) + (cost_chart(report) if chart else "")
             + "</section>\n")
 
 
@@ -311,4 +363,187 @@ def render_explain(explanations: list[ModelExplanation], *, sources: dict[str, s
     title, description = spec_heading(sources, reports)
     body = [header(title, description, reports, "Worked derivation"), spec_section(sources, reports),
             formulas_section(explanations, "How each number is worked out"), LEGEND]
+    return page(title, "".join(body))
+
+
+# ------------------------------------------------------------------ comparisons
+
+PALETTE = 6  # model colours m0..m5 in the CSS, reused in order
+
+
+def model_class(i: int) -> str:
+    return f"m{i % PALETTE}"
+
+
+def grouped_chart(labels: Sequence[str], panels: Sequence[tuple[str, Sequence[Sequence[tuple[int | None, str, int]]]]],
+                  aria: str, reserve: int = 110) -> str:
+    """Horizontal bars, one row per label holding one bar per (value, text, colour) item, one panel
+    per (title, rows). A panel shares one scale across all its bars, so lengths compare across
+    models; a None value is a model without that layer (its text instead of a bar)."""
+    panel = (CHART_WIDTH - CHART_LABEL) // len(panels)
+    room = panel - reserve
+    per_row = max((len(items) for _, rows in panels for items in rows), default=1)
+    bar = 17 if per_row == 1 else 14
+    row_height = per_row * (bar + 3) + (9 if per_row > 1 else 5)
+    height = CHART_TOP + row_height * len(labels) + 4
+    # Larger text than the report's chart: these charts are the point of the page and get printed.
+    out = [f'<svg class="wide" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_WIDTH} {height}" role="img" '
+           f'aria-label="{esc(aria)}">']
+    for p, (title, rows) in enumerate(panels):
+        x0 = CHART_LABEL + p * panel
+        out.append(f'<text class="head" x="{x0}" y="16">{esc(title)}</text>')
+        top = max((v for items in rows for v, _, _ in items if v is not None), default=0)
+        for i, items in enumerate(rows):
+            for j, (value, text, colour) in enumerate(items):
+                y = CHART_TOP + i * row_height + j * (bar + 3)
+                if value is None:
+                    out.append(f'<text class="none" x="{x0}" y="{y + bar - 3}">{esc(text)}</text>')
+                    continue
+                length = round(room * value / top, 1) if top else 0
+                out.append(f'<rect class="track" x="{x0}" y="{y}" width="{room}" height="{bar}"/>')
+                out.append(f'<rect class="{model_class(colour)}" x="{x0}" y="{y}" width="{length}" height="{bar}">'
+                           f"<title>{esc(exact(value))}</title></rect>")
+                out.append(f'<text class="value" x="{x0 + room + 6}" y="{y + bar - 3}">{esc(text)}</text>')
+    for i, label in enumerate(labels):
+        y = CHART_TOP + i * row_height + (per_row * (bar + 3) - 3) / 2 + 4
+        shown = label if len(label) <= 27 else "…" + label[-26:]
+        out.append(f'<text class="label" x="{CHART_LABEL - 10}" y="{y:g}" text-anchor="end">{esc(shown)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def ratio_html(r: float | None) -> str:
+    """The ratio in words, green when fewer, orange when more."""
+    text = ratio_phrase(r)
+    kind = "fewer" if text.endswith("fewer") or text == "none" else "more" if "more" in text or r is None else ""
+    return f'<span class="{kind}">{esc(text)}</span>' if kind else esc(text)
+
+
+def model_list(comparison) -> str:
+    """The models with their colour in the charts and what each one is."""
+    items = []
+    for i, e in enumerate(comparison.entries):
+        role = " <span class=\"muted\">(baseline)</span>" if i == 0 else ""
+        desc = f": {esc(e.report.description)}" if e.report.description else ""
+        items.append(f'<li><span class="swatch {model_class(i)}"></span><b>{esc(e.name)}</b>{role}{desc} '
+                     f'<span class="muted">({arrows(in_out(e.report))})</span></li>')
+    return '<ul class="models">\n' + "\n".join(items) + "\n</ul>\n"
+
+
+def compare_table(comparison, exact_numbers: bool) -> str:
+    """Totals side by side: short numbers with the exact ones under them, ratios in words."""
+    headers, aligns, rows = compare_cells(comparison, number_format(exact_numbers))
+    keys = [None] + [k for k, _ in compare_keys(comparison)]
+    html_rows = []
+    for key, cells in zip(keys, rows):
+        out = [esc(c) for c in cells]
+        if key is not None:
+            for col, e in enumerate(comparison.entries):
+                value = getattr(e.totals, key)
+                at = 1 if col == 0 else 2 * col
+                if not exact_numbers and human(value) != exact(value):
+                    out[at] += f'<span class="exact">{esc(exact(value))}</span>'
+                if col:
+                    out[at + 1] = ratio_html(getattr(e.ratio, key))
+        html_rows.append(out)
+    head = [esc(h) for h in headers]
+    head[1] += " <span class=\"sub\">(baseline)</span>" if len(comparison.entries) > 1 else ""
+    return table(head, aligns, html_rows, css="compare")
+
+
+def summary_block(comparison, exact_numbers: bool) -> str:
+    """The savings in one line per model, the model's name in bold."""
+    out = []
+    for e, line in zip(comparison.entries[1:], summary_lines(comparison, number_format(exact_numbers))):
+        rest = line[len(e.name) + 2:]  # the sentence after "<name>: ", so the name can be set in bold
+        worse = e.ratio.macs is None or e.ratio.macs > 1
+        out.append(f'<p class="summary{" worse" if worse else ""}"><b>{esc(e.name)}</b>: {arrows(rest)}</p>\n')
+    return "".join(out)
+
+
+def totals_chart(comparison) -> str:
+    """MACs and params of each model on one scale, with its ratio to the baseline."""
+    entries = comparison.entries
+
+    def rows(key: str):
+        out = []
+        for i, e in enumerate(entries):
+            value = getattr(e.totals, key)
+            text = human(value) + (f" · {ratio_phrase(getattr(e.ratio, key))}" if i else " · baseline")
+            out.append([(value, text, i)])
+        return out
+
+    chart = grouped_chart([e.name for e in entries], [(MACS_HEADER, rows("macs")), ("params", rows("params"))],
+                          "MACs and params per model", reserve=165)
+    return (f"<figure>\n{chart}<figcaption>Each panel has one scale for all models, so the bars' lengths "
+            "compare directly.</figcaption>\n</figure>\n")
+
+
+def layers_chart(comparison) -> str:
+    """MACs and params of every layer that has any, one bar per model, on one scale per panel."""
+    entries = comparison.entries
+    costly = [m for m in comparison.layers if any(r is not None and (r.cost.macs or r.cost.params) for r in m.rows)]
+    if not costly:
+        return ""
+
+    def rows(key: str):
+        return [[(None, "no such layer", i) if r is None else (getattr(r.cost, key), human(getattr(r.cost, key)), i)
+                 for i, r in enumerate(m.rows)] for m in costly]
+
+    chart = grouped_chart([m.name for m in costly], [(MACS_HEADER, rows("macs")), ("params", rows("params"))],
+                          "MACs and params per layer and model")
+    legend = " ".join(f'<span class="swatch {model_class(i)}"></span>{esc(e.name)}' for i, e in enumerate(entries))
+    left_out = len(comparison.layers) - len(costly)
+    caption = "Layers matched by name; one scale per panel for all models."
+    if left_out:
+        caption += (f" {left_out} layer{'s' if left_out > 1 else ''} without MACs or params "
+                    "(activations, pools, merges) left out.")
+    return (f'<section class="where">\n<h2>Where the cost sits, layer by layer</h2>\n<p>{legend}</p>\n'
+            f"<figure>\n{chart}<figcaption>{esc(caption)}</figcaption>\n</figure>\n</section>\n")
+
+
+def by_layer_section(comparison, exact_numbers: bool) -> str:
+    """The layers lined up by name: params and MACs in each model and the change in MACs."""
+    heads, aligns, rows, foot = by_layer_cells(comparison, number_format(exact_numbers))
+    head = [f'{esc(m)}<span class="sub">{esc(label)}</span>' if m else esc(label) for m, label in heads]
+    html_rows = [[name_cell(r[0]), *(esc(c) for c in r[1:])] for r in rows]
+    classes = ["name" if i == 0 else "" for i in range(len(heads))]
+    return ('<section class="bylayer">\n<h2>Layer by layer</h2>\n'
+            '<p class="muted">Layers matched by name (their full path); - where a model has no such layer; '
+            "the change in MACs is against the baseline; <i>only in</i> names the models that have the layer "
+            "when not all do.</p>\n"
+            + table(head, aligns, html_rows, [esc(c) for c in foot], classes, "layers bylayer") + "</section>\n")
+
+
+COMPARE_LEGEND = (
+    '<p><b>Ratios</b> compare each model with the baseline: &#8220;12.1x fewer&#8221; means the baseline\'s '
+    "total is 12.1 times this model's; differences under 10% are given in percent.</p>\n")
+
+
+def render_compare(comparison, *, exact: bool = False, by_layer: bool = False,
+                   sources: dict[str, str] | None = None, **_options) -> str:
+    """The comparison handout: title, spec, totals side by side with ratios and the savings in words,
+    the per-layer tables (or the layers lined up), charts on a shared scale, a legend, the formulas."""
+    from ..explain import explain_model
+
+    entries = comparison.entries
+    reports = [e.report for e in entries]
+    title, description = spec_title(sources, reports) or (compare_title(comparison), "")
+    notes = "".join(f'<p class="note">note: {esc(n)}</p>\n' for n in comparison.notes)
+    body = [header(title, description, reports, "Comparison"), spec_section(sources, reports),
+            f'<section class="side">\n<h2>Side by side: {esc(compare_title(comparison))}</h2>\n',
+            model_list(comparison), compare_table(comparison, exact), summary_block(comparison, exact), notes,
+            totals_chart(comparison), "</section>\n"]
+    if by_layer:
+        body.append(by_layer_section(comparison, exact))
+    else:
+        body += [model_section(e.report, description, exact, True, title=e.name, chart=False) for e in entries]
+    body.append(layers_chart(comparison))
+    # The legend before the formulas: it explains the tables above, and the formulas may fill pages.
+    body.append(LEGEND.replace("</section>", COMPARE_LEGEND + "</section>"))
+    known = [e for e in entries if e.model is not None]
+    if known:
+        explanations = [explain_model(e.model, e.report) for e in known]
+        body.append(formulas_section(explanations, "How each number is worked out", brief=True,
+                                     titles=[e.name for e in known], skip_repeats=True))
     return page(title, "".join(body))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..cost import ModelReport
 from ..explain import ModelExplanation
-from .common import LAYER_COLUMNS, equation, in_out, layer_cells, shapes_line
+from .common import (LAYER_COLUMNS, by_layer_cells, compare_cells, compare_title, equation, in_out, layer_cells,
+                     number_format, shapes_line, summary_lines)
 
 
 def cell(text: str) -> str:
@@ -66,3 +67,32 @@ def explain_section(expl: ModelExplanation) -> str:
 
 def render_explain(explanations: list[ModelExplanation], **_options) -> str:
     return "\n".join(explain_section(e) for e in explanations)
+
+
+def model_list(comparison) -> str:
+    """One bullet per model: name, what it is, and what it maps."""
+    lines = []
+    for i, e in enumerate(comparison.entries):
+        role = " (baseline)" if i == 0 else ""
+        desc = f": {e.report.description}" if e.report.description else ""
+        lines.append(f"- **{e.name}**{role}{desc}; {in_out(e.report)}\n")
+    return "".join(lines) + "\n"
+
+
+def render_compare(comparison, *, exact: bool = False, by_layer: bool = False, **_options) -> str:
+    """The totals side by side with ratios in words, one summary line per model, notes; with
+    by_layer, a second table lining up the layers."""
+    fmt = number_format(exact)
+    headers, aligns, rows = compare_cells(comparison, fmt)
+    out = [heading(1, compare_title(comparison)), "\n", model_list(comparison), table(headers, aligns, rows), "\n"]
+    out.append(paragraphs(*summary_lines(comparison, fmt)))
+    out.extend(f"> note: {note}\n\n" for note in comparison.notes)
+    if by_layer:
+        heads, aligns, rows, foot = by_layer_cells(comparison, fmt)
+        rows = [[code(r[0]), *r[1:]] for r in rows]
+        foot = [f"**{c}**" if c else "" for c in foot]
+        out += [heading(2, "By layer"), "\n",
+                paragraphs("Layers matched by name; `-` where a model has no such layer; the change in MACs is "
+                           "against the baseline."),
+                table([f"{m} {label}" if m else label for m, label in heads], aligns, rows + [foot])]
+    return "".join(out).rstrip("\n") + "\n"

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..cost import ModelReport
+from .common import signed as _signed, type_label as _type_label
 from .numbers import exact as exact_number, human, percent, ratio_phrase, summary_sentence
 
 BAR_WIDTH = 10
@@ -90,22 +91,6 @@ def totals_table(comparison, fmt) -> Table:
             cells += [fmt(getattr(e.totals, key)), ratio_phrase(getattr(e.ratio, key))]
         table.add_row(label, *cells)
     return table
-
-
-def _type_label(rows) -> str:
-    labels = []
-    for row in rows:
-        if row is not None:
-            label = f"{row.type} ({row.role})" if row.role else row.type
-            if label not in labels:
-                labels.append(label)
-    return " / ".join(labels)
-
-
-def _signed(n: int, fmt) -> str:
-    if n == 0:
-        return ""  # no change: leave the cell empty so the changes stand out
-    return f"+{fmt(n)}" if n > 0 else fmt(n)
 
 
 def by_layer_table(comparison, fmt) -> Table:
