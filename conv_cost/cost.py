@@ -7,11 +7,9 @@ them in topological order and adds them up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
-from operator import add
 
 from .graph import Model, infer_shapes
-from .layers import Conv2d, Cost, Shape
+from .layers import COST_KEYS, Conv2d, Cost, Shape
 from .receptive import ReceptiveField, receptive_fields
 
 
@@ -58,6 +56,6 @@ def analyze(model: Model) -> ModelReport:
         rows.append(LayerRow(node.name, node.layer.type, node.inputs, ins, out,
                              node.layer.cost(ins, out), pointwise_role(node.layer, ins[0].channels),
                              fields[node.name]))
-    totals = reduce(add, (r.cost for r in rows), Cost())
+    totals = Cost(*(sum(getattr(r.cost, k) for r in rows) for k in COST_KEYS))
     return ModelReport(model.name, model.description, model.input, shapes[model.output_node],
                        tuple(rows), totals, model.source)

@@ -55,18 +55,23 @@ def dumps(data: object, indent: str = "") -> str:
     return _dumps(data, indent) + "\n"
 
 
+_LINE = json.JSONEncoder(ensure_ascii=False)  # one encoder for every line: building one per call costs
+
+
 def _dumps(data: object, indent: str) -> str:
     inner = indent + "  "
     if isinstance(data, dict) and data and not all(isinstance(v, (int, float, str)) for v in data.values()):
         items = [f"{inner}{json.dumps(k)}: {_dumps(v, inner)}" for k, v in data.items()]
         return "{\n" + ",\n".join(items) + f"\n{indent}}}"
     if isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
-        if any(isinstance(v, list) and v and isinstance(v[0], dict) for x in data for v in x.values()):
+        # Rows of one list have one shape: the first tells whether they hold lists of objects.
+        if any(isinstance(v, list) and v and isinstance(v[0], dict) for v in data[0].values()):
             items = [inner + _dumps(x, inner) for x in data]
         else:
-            items = [inner + json.dumps(x, ensure_ascii=False) for x in data]
+            encode = _LINE.encode
+            items = [inner + encode(x) for x in data]
         return "[\n" + ",\n".join(items) + f"\n{indent}]"
-    return json.dumps(data, ensure_ascii=False)
+    return _LINE.encode(data)
 
 
 def render_report(reports: list[ModelReport], **_options) -> str:
