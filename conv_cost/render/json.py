@@ -65,7 +65,7 @@ def _dumps(data: object, indent: str) -> str:
         return "{\n" + ",\n".join(items) + f"\n{indent}}}"
     if isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
         # Rows of one list have one shape: the first tells whether they hold lists of objects.
-        if any(isinstance(v, list) and v and isinstance(v[0], dict) for v in data[0].values()):
+        if any(isinstance(v, list) and any(isinstance(i, dict) for i in v) for v in data[0].values()):
             items = [inner + _dumps(x, inner) for x in data]
         else:
             encode = _LINE.encode
