@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from enum import Enum
-from typing import Annotated, NoReturn
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
+from .render import FORMATS
 from .sources import DEFAULT_MAX_BYTES
 from .spec import DEFAULT_MAX_LAYERS
+from .transforms import DEFAULT_REDUCE, TRANSFORMS  # costs nothing: spec already imports graph and layers
 
 app = typer.Typer(
     add_completion=False,
@@ -36,9 +40,8 @@ def convcost(
     """Exact parameter, MAC (multiply-add) and FLOP counts of convolutional networks from YAML specs."""
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
+# The choices of --format are the renderers registered in render.FORMATS.
+Format = Enum("Format", {name: name for name in FORMATS}, type=str)
 
 
 SpecArgs = Annotated[list[str], typer.Argument(metavar="SPEC...", help="YAML spec files; '-' reads standard input.",
@@ -46,6 +49,9 @@ SpecArgs = Annotated[list[str], typer.Argument(metavar="SPEC...", help="YAML spe
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 ExactOpt = Annotated[bool, typer.Option("--exact", help="Exact integers in tables instead of 160.56M.")]
+OutputOpt = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", metavar="FILE", dir_okay=False,
+    help="Write the result to FILE (replaced whole, only once the run succeeds) instead of standard output.")]
 MaxLayersOpt = Annotated[int, typer.Option("--max-layers", min=1,
                                            help="Refuse specs that expand to more layers than this.")]
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse spec files larger than this.")]
@@ -56,13 +62,14 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load_models(specs: list[str], max_layers: int, max_bytes: int = DEFAULT_MAX_BYTES):
+def load_models(specs: list[str], max_layers: int, texts: dict[str, str] | None = None,
+                max_bytes: int = DEFAULT_MAX_BYTES):
     """Every model of every SPEC; exit 1 with one line per problem, or 2 for an unreadable argument."""
     from .errors import SpecError
     from .sources import SourceError, load_sources
 
     try:
-        return load_sources(specs, max_layers, max_bytes)
+        return load_sources(specs, max_layers, texts, max_bytes)
     except SourceError as exc:
         fail(f"convcost: error: {exc}", 2)
     except SpecError as exc:
@@ -79,6 +86,39 @@ def emit(text: str) -> None:
     sys.stdout.flush()
 
 
+def write_output(text: str, path: Path) -> None:
+    """Write `text` to `path` through a temporary file in the same directory, then rename it:
+    a reader never sees half a file, and a failed run leaves what was there."""
+    import tempfile
+
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        fail(f"convcost: error: cannot write '{path}': {exc.strerror or exc}", 2)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        # mkstemp makes the file private; give it the mode a plain open() would.
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        fail(f"convcost: error: cannot write '{path}': {exc.strerror or exc}", 2)
+
+
+def deliver(text: str, output: Path | None) -> None:
+    if output is None:
+        emit(text)
+    else:
+        write_output(text, output)
+
+
 def chosen_format(fmt: Format, as_json: bool) -> str:
     return "json" if as_json else fmt.value
 
@@ -91,14 +131,129 @@ def report(
     exact: ExactOpt = False,
     max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+    output: OutputOpt = None,
 ) -> None:
     """Per-layer table and totals of every model in the SPEC files."""
     from .cost import analyze
     from .render import renderer
 
-    models = load_models(specs, max_layers, max_bytes)
+    texts: dict[str, str] = {}
+    models = load_models(specs, max_layers, texts, max_bytes)
     reports = [analyze(m) for m in models]
-    emit(renderer(chosen_format(fmt, as_json), "report")(reports, exact=exact, color=color_wanted()))
+    color = output is None and color_wanted()
+    deliver(renderer(chosen_format(fmt, as_json), "report")(reports, exact=exact, color=color, models=models,
+                                                            sources=texts), output)
+
+
+LayerOpt = Annotated[Optional[str], typer.Option("--layer", "-l", metavar="NAME",
+                                                 help="Explain only this layer (its full path, e.g. blk/b1/conv1).")]
+
+
+@app.command()
+def explain(
+    specs: SpecArgs,
+    layer: LayerOpt = None,
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+    max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+    max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+    output: OutputOpt = None,
+) -> None:
+    """How each layer's output shape, costs and receptive field follow from its inputs, step by step."""
+    from .explain import explain_model, select_layer
+    from .render import renderer
+
+    texts: dict[str, str] = {}
+    models = load_models(specs, max_layers, texts, max_bytes)
+    explanations = [explain_model(m) for m in models]
+    if layer is not None:
+        chosen = select_layer(explanations, layer)
+        if not chosen:
+            from .errors import did_you_mean
+
+            names = list(dict.fromkeys(n.name for m in models for n in m.nodes))
+            examples = ", ".join(f"'{n}'" for n in names[:3])
+            hint = did_you_mean(layer, names) or (
+                f"; layers are named by their full path, e.g. {examples}" if names else "; the spec has no layers")
+            fail(f"convcost: error: no layer named '{layer}' in {', '.join(dict.fromkeys(specs))}{hint}", 2)
+        explanations = chosen
+    color = output is None and color_wanted()
+    deliver(renderer(chosen_format(fmt, as_json), "explain")(explanations, color=color, sources=texts), output)
+
+
+def _flag(name: str, help: str):
+    return Annotated[bool, typer.Option(name, help=help)]
+
+
+def _transform_flag(key: str):
+    t = TRANSFORMS[key]
+    return _flag(t.flag, t.help)
+
+
+@app.command()
+def compare(
+    specs: SpecArgs,
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+    exact: ExactOpt = False,
+    by_layer: _flag("--by-layer", "Also line up the layers the models share, and show where the saving comes from.") = False,
+    without_bottlenecks: _transform_flag("remove_bottlenecks") = False,
+    with_bottlenecks: _transform_flag("add_bottlenecks") = False,
+    reduce: Annotated[int | None, typer.Option("--reduce", metavar="R", min=2, show_default=False,
+                                               help="Inserted bottlenecks reduce C channels to C // R "
+                                                    "(default 4); implies --with-bottlenecks.")] = None,
+    reduce_to: Annotated[int | None, typer.Option("--reduce-to", metavar="N", min=1, show_default=False,
+                                                  help="Inserted bottlenecks reduce to N channels; "
+                                                       "implies --with-bottlenecks.")] = None,
+    standard_conv: _transform_flag("standard_conv") = False,
+    fc_head: _transform_flag("fc_head") = False,
+    max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+    max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+    output: OutputOpt = None,
+) -> None:
+    """The models of the SPEC files side by side, the first as the baseline, with ratios.
+
+    A single model is compared with its counterfactual: without its 1x1 bottlenecks if it has any, else with them.
+    """
+    if reduce is not None and reduce_to is not None:
+        raise typer.BadParameter("give --reduce or --reduce-to, not both", param_hint="'--reduce-to'")
+    from .compare import compare_models
+    from .errors import SpecError
+    from .render import renderer
+
+    texts: dict[str, str] = {}
+    models = load_models(specs, max_layers, texts, max_bytes)
+    chosen = [key for key, wanted in (("remove_bottlenecks", without_bottlenecks),
+                                      ("add_bottlenecks", with_bottlenecks or reduce is not None or reduce_to is not None),
+                                      ("standard_conv", standard_conv), ("fc_head", fc_head)) if wanted]
+    try:
+        comparison = compare_models(models, chosen or None, reduce=reduce or DEFAULT_REDUCE, reduce_to=reduce_to)
+    except SpecError as exc:
+        fail("\n".join(str(p) for p in exc.problems), 1)
+    color = output is None and color_wanted()
+    deliver(renderer(chosen_format(fmt, as_json), "compare")(comparison, exact=exact, by_layer=by_layer,
+                                                             color=color, sources=texts), output)
+
+
+@app.command()
+def verify(
+    specs: SpecArgs,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also list the layers that agree.")] = False,
+    max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+    max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+) -> None:
+    """Cross-check every model with PyTorch, layer by layer: shapes, params, buffers and MACs (needs torch)."""
+    from .verify import TorchMissing, render_checks, require_torch, verify_model
+
+    try:
+        version = require_torch()
+    except TorchMissing as exc:
+        fail(f"convcost: error: {exc}", 2)
+    models = load_models(specs, max_layers, max_bytes=max_bytes)
+    checks = [verify_model(m) for m in models]
+    emit(render_checks(checks, version, verbose))
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -109,7 +264,7 @@ def check(
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
 ) -> None:
     """Only validate the SPEC files: exit 0, quietly, if all are valid; 1 with every problem if not."""
-    models = load_models(specs, max_layers, max_bytes)
+    models = load_models(specs, max_layers, max_bytes=max_bytes)
     if verbose:
         per_file: dict[str, list[int]] = {}
         for m in models:
@@ -132,6 +287,9 @@ def schema() -> None:
 
 def main() -> None:
     """Entry point: run the app; an unexpected failure is one line on stderr, never a traceback."""
+    # A spec becomes many small acyclic objects; the cyclic collector would rescan them again and
+    # again (three quarters of the time on a 100,000-layer spec) and find nothing to free.
+    gc.disable()
     try:
         app()
     except SystemExit:

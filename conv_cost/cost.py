@@ -7,11 +7,10 @@ them in topological order and adds them up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
-from operator import add
 
 from .graph import Model, infer_shapes
-from .layers import Conv2d, Cost, Shape
+from .layers import COST_KEYS, Conv2d, Cost, Shape
+from .receptive import ReceptiveField, receptive_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +22,7 @@ class LayerRow:
     output: Shape
     cost: Cost
     role: str | None = None  # for 1x1 convs: reduce, expand or mix
+    receptive_field: ReceptiveField | None = None  # see receptive.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +48,14 @@ def pointwise_role(layer: object, in_channels: int) -> str | None:
 def analyze(model: Model) -> ModelReport:
     """Count params, buffers, MACs, FLOPs and activations of every layer of a model."""
     shapes = infer_shapes(model)
+    fields = receptive_fields(model, shapes)
     rows = []
     for node in model.nodes:
         ins = tuple(shapes[i] for i in node.inputs)
         out = shapes[node.name]
         rows.append(LayerRow(node.name, node.layer.type, node.inputs, ins, out,
-                             node.layer.cost(ins, out), pointwise_role(node.layer, ins[0].channels)))
-    totals = reduce(add, (r.cost for r in rows), Cost())
+                             node.layer.cost(ins, out), pointwise_role(node.layer, ins[0].channels),
+                             fields[node.name]))
+    totals = Cost(*(sum(getattr(r.cost, k) for r in rows) for k in COST_KEYS))
     return ModelReport(model.name, model.description, model.input, shapes[model.output_node],
                        tuple(rows), totals, model.source)

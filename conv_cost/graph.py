@@ -44,18 +44,19 @@ def infer_shapes(model: Model) -> dict[str, Shape]:
     shapes: dict[str, Shape] = {INPUT: model.input}
     problems: list[Problem] = []
     for node in model.nodes:
-        ins = [shapes.get(i) for i in node.inputs]
-        if any(s is None for s in ins):
-            # An upstream layer already failed (or the IR is broken): its problem is reported.
-            if not problems:
-                missing = [i for i, s in zip(node.inputs, ins) if s is None]
-                raise ValueError(f"node {node.name!r} reads unknown node(s) {missing}")
-            continue
         try:
-            if node.layer.arity > 1:
-                out = node.layer.output_shape(tuple(ins), node.inputs)
+            ins = tuple([shapes[i] for i in node.inputs])
+        except KeyError:
+            # An upstream layer already failed: its problem is reported, this one cannot be checked.
+            if problems:
+                continue
+            raise ValueError(f"node {node.name!r} reads a node that is not before it: {node.inputs}") from None
+        layer = node.layer
+        try:
+            if layer.arity > 1:
+                out = layer.output_shape(ins, node.inputs)
             else:
-                out = node.layer.output_shape(tuple(ins))
+                out = layer.output_shape(ins)
             if out.elements >= MAX_ELEMENTS:
                 raise LayerError(f"output {out} has 10^18 elements or more; check the sizes and multipliers")
             shapes[node.name] = out

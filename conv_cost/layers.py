@@ -10,6 +10,7 @@ Counting convention (batch 1, exact integers):
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
+from functools import cache
 from typing import ClassVar, Union
 
 from .errors import LayerError
@@ -61,6 +62,7 @@ def key(kind: str, default=None, *, required: bool = False):
     return field(default=default, metadata={"kind": kind})
 
 
+@cache
 def spec_keys(cls) -> dict[str, tuple[str, bool]]:
     """The spec keys of a layer class: name -> (kind, required)."""
     return {f.name: (f.metadata["kind"], f.default is MISSING) for f in fields(cls) if "kind" in f.metadata}

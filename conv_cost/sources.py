@@ -35,8 +35,11 @@ def read_source(arg: str, max_bytes: int | None = None) -> tuple[str, bytes]:
 
 
 def load_sources(args: list[str], max_layers: int = DEFAULT_MAX_LAYERS,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> list[Model]:
-    """Every model of every SPEC argument, in order; SpecError carries the problems of all files."""
+                 texts: dict[str, str] | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Model]:
+    """Every model of every SPEC argument, in order; SpecError carries the problems of all files.
+
+    `texts`, when given, receives each source's text by display path (handouts quote the spec).
+    """
     models: list[Model] = []
     problems: list[Problem] = []
     notes: list[str] = []
@@ -55,6 +58,8 @@ def load_sources(args: list[str], max_layers: int = DEFAULT_MAX_LAYERS,
             problems.append(Problem(path, line, col, f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
                                                      "save it as UTF-8"))
             continue
+        if texts is not None:
+            texts[path] = text
         try:
             models.extend(parse_spec(text, path, max_layers=max_layers))
         except SpecError as exc:

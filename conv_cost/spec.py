@@ -46,6 +46,7 @@ KIND_HINTS = {"count": "a positive integer", "pair": "an integer or [height, wid
               "padding": "same, valid, an integer or [height, width]", "bool": "true or false"}
 
 _T = "tag:yaml.org,2002:"
+_SEQ, _MAP = _T + "seq", _T + "map"
 _INT_RE = re.compile(r"[-+]?(0|[1-9][0-9_]*)\Z")
 _NAME_RE = re.compile(r"[^/\s]+\Z")
 
@@ -136,13 +137,15 @@ class _YamlReader:
             self.shared = True
             return seen
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
-        if isinstance(node, yaml.ScalarNode):
+        cls = type(node)
+        if cls is yaml.ScalarNode:
             y = Y(self.scalar(node, line, col), line, col)
         elif depth >= MAX_DEPTH:
             y = self.nested_too_deeply(line, col)
-        elif not self.check_tag(node, _T + ("seq" if isinstance(node, yaml.SequenceNode) else "map"), line, col):
+        elif node.tag != (_SEQ if cls is yaml.SequenceNode else _MAP):
+            self.check_tag(node, _SEQ if cls is yaml.SequenceNode else _MAP, line, col)
             y = Y(INVALID, line, col)  # reported; its contents would only add noise
-        elif isinstance(node, yaml.SequenceNode):
+        elif cls is yaml.SequenceNode:
             depth += 1
             y = Y([self.convert(item, depth) for item in node.value], line, col)
         else:
@@ -200,6 +203,8 @@ class _YamlReader:
             return raw
         if tag == _T + "int":
             if _INT_RE.match(raw):
+                if len(raw) <= MAX_INT_DIGITS:  # the common case: short, whatever its sign
+                    return int(raw.replace("_", ""))
                 digits = raw.lstrip("+-").replace("_", "")
                 if len(digits) > MAX_INT_DIGITS:
                     # Python refuses to convert very long digit strings; no layer needs them anyway.

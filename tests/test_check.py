@@ -95,7 +95,7 @@ def test_check_does_not_import_the_renderers():
     code = ("import sys\nfrom conv_cost.cli import app\nfrom typer.testing import CliRunner\n"
             "r = CliRunner().invoke(app, ['check', 'layer_specs/seed_bottleneck.yaml'])\n"
             "assert r.exit_code == 0, r.output\n"
-            "print(sorted(m for m in sys.modules if m.startswith(('rich', 'conv_cost.render', 'conv_cost.cost'))))\n")
+            "print(sorted(m for m in sys.modules if m.startswith(('rich', 'conv_cost.render.', 'conv_cost.cost'))))\n")
     import subprocess
     import sys
 

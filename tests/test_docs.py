@@ -60,3 +60,12 @@ def options():
 @pytest.mark.parametrize("option", sorted(set(options()), key=str))
 def test_every_option_is_in_the_readme(option):
     assert option in readme()
+
+
+def test_readme_library_example_prints_what_its_comments_say(monkeypatch):
+    [code] = re.findall(r"```python\n(.*?)```", readme(), re.S)
+    expected = re.findall(r"print\(.*\)\s+# (.*)", code)
+    printed: list[str] = []
+    monkeypatch.chdir(ROOT)
+    exec(compile(code, "README.md", "exec"), {"print": lambda *a: printed.append(" ".join(map(str, a)))})
+    assert printed == expected and len(expected) == 3

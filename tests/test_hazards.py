@@ -358,3 +358,12 @@ def test_a_layer_reading_itself(tmp_path, item, col):
     result = run_cli(["check", "t.yaml"], cwd=tmp_path)
     assert (result.exit_code, result.stderr) == (
         1, f"t.yaml:3:{col}: error: 'inputs' names 'l0', the layer itself; a layer can only read earlier layers\n")
+
+
+@pytest.mark.parametrize("command", ["report", "compare", "explain", "check"])
+def test_every_command_that_reads_specs_is_bounded(tmp_path, command):
+    (tmp_path / "t.yaml").write_text(residual_bomb(9))
+    code, out, err = run_bounded([command, "t.yaml"], tmp_path)
+    assert (code, out, err) == (1, "", f"t.yaml:3:3: error: 'layers' expands to more than 1,000,000 layers; {LIMIT_MSG}\n")
+    code, out, err = run_bounded([command, "--max-bytes", "100", "t.yaml"], tmp_path)
+    assert (code, out) == (1, "") and err.startswith("t.yaml:1:1: error: the file is larger than the limit of 100 bytes")

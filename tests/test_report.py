@@ -71,7 +71,9 @@ def test_json_matches_the_contract_schema_exactly():
     assert conv == {"name": "conv5x5", "type": "conv", "inputs": ["reduce"],
                     "output": {"height": 28, "width": 28, "channels": 32},
                     "params": 5 * 5 * 16 * 32 + 32, "buffers": 0, "macs": 28 * 28 * 32 * 5 * 5 * 16,
-                    "flops": 2 * 28 * 28 * 32 * 5 * 5 * 16 + 28 * 28 * 32, "activations": 28 * 28 * 32}
+                    "flops": 2 * 28 * 28 * 32 * 5 * 5 * 16 + 28 * 28 * 32, "activations": 28 * 28 * 32,
+                    # added key (the contract allows additions): a 1x1 then a 5x5 see 5x5 pixels
+                    "receptive_field": {"size": [5, 5], "stride": [1, 1]}}
     assert reduce["role"] == "reduce" and reduce["inputs"] == ["input"]
     for model in data["models"]:
         for key in ("params", "buffers", "macs", "flops", "activations"):

@@ -9,10 +9,13 @@ from typing import Callable
 FORMATS: dict[str, str] = {
     "table": "table",
     "json": "json",
+    "markdown": "markdown",
+    "csv": "csv",
+    "html": "html",
 }
 
 
 def renderer(fmt: str, kind: str) -> Callable:
-    """The function rendering `kind` ("report" or "compare") in format `fmt`."""
+    """The function rendering `kind` ("report", "explain" or "compare") in format `fmt`."""
     module = import_module(f"{__name__}.{FORMATS[fmt]}")
     return getattr(module, f"render_{kind}")

@@ -1,0 +1,549 @@
+"""A printable handout: one self-contained HTML file (inline CSS and SVG, no JavaScript, A4).
+
+Built from small helpers (page shell, tables, bar charts, spec listing) shared by the report,
+the comparison and the derivation pages, so all three have the same look.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Iterable, Sequence
+
+from ..cost import ModelReport
+from ..explain import LayerExplanation, ModelExplanation, explain_model
+from ..layers import ACTIVATIONS, PASSTHROUGH
+from .common import (LAYER_COLUMNS, MACS_HEADER, by_layer_cells, compare_cells, compare_keys, compare_title, in_out,
+                     layer_cells, number_format, shapes_line, summary_lines, totals_text)
+from .numbers import exact, human, percent, ratio_phrase
+
+CSS = """
+@page { size: A4; margin: 14mm 13mm 16mm; }
+* { box-sizing: border-box; }
+html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+body { margin: 0; background: #fff; color: #1b1f24; font: 10.5pt/1.45 "DejaVu Sans", "Helvetica Neue",
+       Arial, sans-serif; }
+main { max-width: 1120px; margin: 0 auto; padding: 36px 44px 48px; }
+h1 { font-size: 21pt; margin: 0 0 4px; letter-spacing: -0.01em; }
+h2 { font-size: 14.5pt; margin: 26px 0 6px; padding-bottom: 3px; border-bottom: 2px solid #2f5d8a; }
+h3 { font-size: 11.5pt; margin: 18px 0 6px; color: #2f5d8a; }
+h4 { font-size: 10pt; margin: 12px 0 2px; }
+p { margin: 4px 0; }
+code, pre, .mono { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.92em; }
+.lead { font-size: 12pt; color: #333; }
+.meta, .io, .muted { color: #5b6470; }
+.totals { display: flex; flex-wrap: wrap; gap: 8px; margin: 10px 0 12px; padding: 0; }
+.totals div { border: 1px solid #c9d3de; border-radius: 4px; padding: 5px 10px; background: #f3f6f9; }
+.totals dt { font-size: 8pt; color: #5b6470; text-transform: uppercase; letter-spacing: 0.04em; }
+.totals dd { margin: 0; font-weight: bold; font-variant-numeric: tabular-nums; }
+table { border-collapse: collapse; width: 100%; font-size: 8.8pt; }
+th, td { padding: 3px 6px; border-bottom: 1px solid #dde3ea; vertical-align: top; }
+thead th { background: #2f5d8a; color: #fff; text-align: left; font-weight: bold; border-bottom: 0; }
+thead { display: table-header-group; }
+tr { break-inside: avoid; }
+tbody tr:nth-child(even) { background: #f5f7fa; }
+tfoot td { font-weight: bold; border-top: 2px solid #2f5d8a; border-bottom: 0; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.name { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.95em; overflow-wrap: break-word; }
+th.num { white-space: normal; }
+.share { display: inline-block; width: 44px; height: 8px; margin-right: 5px; background: #e4e9ef;
+         vertical-align: middle; }
+.share span { display: block; height: 100%; background: #2f5d8a; }
+figure { margin: 14px 0 4px; break-inside: avoid; }
+figcaption { font-size: 8.5pt; color: #5b6470; margin-top: 2px; }
+svg { width: 100%; height: auto; display: block; }
+svg text { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 12px; fill: #1b1f24; }
+svg .label { font-family: "DejaVu Sans Mono", Menlo, monospace; font-size: 11.5px; }
+svg .head { font-weight: bold; font-size: 12.5px; }
+svg .value { font-size: 11px; fill: #3d4550; }
+svg .macs { fill: #2f5d8a; }
+svg .params { fill: #d9822b; }
+svg .track { fill: #eef1f5; }
+.layer { break-inside: avoid; margin: 0 0 10px; padding: 6px 10px 8px; border-left: 3px solid #c9d3de; }
+.layer h4 code { font-size: 1em; }
+.layer .type { color: #2f5d8a; }
+table.steps { width: auto; font-size: 8.8pt; margin: 4px 0 2px; }
+table.steps td { border: 0; padding: 1px 6px 1px 0; white-space: nowrap; font-family: "DejaVu Sans Mono",
+                 Menlo, Consolas, monospace; }
+table.steps td.q { font-weight: bold; font-family: inherit; }
+table.steps td.v { font-weight: bold; }
+.note { font-size: 9pt; color: #3d4550; font-style: italic; }
+pre.spec { background: #f5f7fa; border: 1px solid #dde3ea; border-radius: 4px; padding: 8px 10px;
+           font-size: 8.4pt; line-height: 1.35; white-space: pre-wrap; word-break: break-word; }
+svg .m0 { fill: #2f5d8a; } svg .m1 { fill: #d9822b; } svg .m2 { fill: #3a8a5c; }
+svg .m3 { fill: #8a3a6e; } svg .m4 { fill: #8a6d2f; } svg .m5 { fill: #5b6470; }
+svg .none { font-size: 11px; fill: #8a929c; }
+svg.wide text { font-size: 15px; } svg.wide .label { font-size: 14.5px; } svg.wide .head { font-size: 15.5px; }
+svg.wide .value { font-size: 14px; } svg.wide .none { font-size: 13px; }
+.formulas > p.muted { break-inside: avoid; break-after: avoid; }
+.swatch { display: inline-block; width: 11px; height: 11px; margin-right: 6px; border-radius: 2px;
+          vertical-align: -1px; }
+.swatch.m0 { background: #2f5d8a; } .swatch.m1 { background: #d9822b; } .swatch.m2 { background: #3a8a5c; }
+.swatch.m3 { background: #8a3a6e; } .swatch.m4 { background: #8a6d2f; } .swatch.m5 { background: #5b6470; }
+ul.models { list-style: none; margin: 6px 0 10px; padding: 0; }
+ul.models li { margin: 2px 0; }
+table.compare { width: auto; min-width: 60%; font-size: 9.5pt; margin: 8px 0; }
+table.compare td:first-child { font-weight: bold; white-space: nowrap; }
+table.compare td { padding: 4px 12px; }
+.exact { display: block; font-size: 7.8pt; color: #5b6470; font-weight: normal; }
+.fewer { color: #2e7d4f; font-weight: bold; } .more { color: #b5541b; font-weight: bold; }
+.summary { margin: 10px 0; padding: 8px 12px; border-left: 4px solid #2e7d4f; background: #eef6f1;
+           font-size: 10.5pt; break-inside: avoid; }
+.summary.worse { border-left-color: #b5541b; background: #fbf1ea; }
+table.bylayer { font-size: 8.2pt; }
+table.bylayer th .sub { display: block; font-weight: normal; font-size: 7.6pt; opacity: 0.9; }
+.legend { break-inside: avoid; margin-top: 22px; padding-top: 6px; border-top: 1px solid #c9d3de; font-size: 8.5pt; color: #4a525c; }
+@media print {
+  main { max-width: none; padding: 0; }
+  h2 { break-after: avoid; }
+  h3, h4 { break-after: avoid; }
+  section.model { break-inside: avoid; }
+}
+""".strip()
+
+ELEMENTWISE = frozenset(ACTIVATIONS + PASSTHROUGH)
+CHART_WIDTH = 1000
+CHART_LABEL = 250
+CHART_ROW = 22
+CHART_TOP = 30
+
+
+def esc(text: object) -> str:
+    return escape(str(text), quote=True)
+
+
+def page(title: str, body: str) -> str:
+    """A whole HTML document: head with inline CSS, then `body` inside <main>."""
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{esc(title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n<main>\n"
+            f"{body}</main>\n</body>\n</html>\n")
+
+
+def arrows(text: str) -> str:
+    """Escaped text with ASCII arrows as typeset ones."""
+    return esc(text).replace(" -&gt; ", " &#8594; ")
+
+
+def name_cell(name: str) -> str:
+    """A layer path that may wrap after each '/', and nowhere else."""
+    return "/<wbr>".join(esc(part) for part in name.split("/"))
+
+
+def table(headers: Sequence[str], aligns: Sequence[str], rows: Iterable[Sequence[str]],
+          foot: Sequence[str] | None = None, classes: Sequence[str] | None = None, css: str = "") -> str:
+    """A <table>; cells are HTML already (escape text first); aligns are 'left' or 'right'."""
+    def cls(i: int) -> str:
+        names = ["num" if aligns[i] == "right" else "", classes[i] if classes else ""]
+        joined = " ".join(n for n in names if n)
+        return f' class="{joined}"' if joined else ""
+
+    head = "".join(f"<th{cls(i)}>{h}</th>" for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(r)) + "</tr>\n" for r in rows)
+    tfoot = ("<tfoot><tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(foot)) + "</tr></tfoot>\n"
+             if foot else "")
+    attr = f' class="{css}"' if css else ""
+    return (f"<table{attr}>\n<thead><tr>{head}</tr></thead>\n"
+            f"<tbody>\n{body}</tbody>\n{tfoot}</table>\n")
+
+
+def share_cell(part: int, whole: int) -> str:
+    """'24.2%' with a small bar in front of it."""
+    width = f"{100 * part / whole:.1f}%" if whole else "0%"
+    return f'<span class="share"><span style="width:{width}"></span></span>{esc(percent(part, whole))}'
+
+
+def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[int]]]) -> str:
+    """Horizontal bars, one row per label and one panel per series (title, css class, values).
+
+    Each panel is scaled to its own largest value, so MACs and params can sit side by side.
+    """
+    panel = (CHART_WIDTH - CHART_LABEL) // len(series)
+    room = panel - 110  # what is left for the bar once its value label fits after it
+    height = CHART_TOP + CHART_ROW * len(labels) + 6
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_WIDTH} {height}" role="img" '
+           f'aria-label="{esc(" and ".join(s[0] for s in series))} per layer">']
+    for p, (title, css, values) in enumerate(series):
+        x0 = CHART_LABEL + p * panel
+        out.append(f'<text class="head" x="{x0}" y="16">{esc(title)}</text>')
+        top = max(values) if values else 0
+        total = sum(values)
+        for i, v in enumerate(values):
+            y = CHART_TOP + i * CHART_ROW
+            length = round(room * v / top, 1) if top else 0
+            out.append(f'<rect class="track" x="{x0}" y="{y}" width="{room}" height="14"/>')
+            out.append(f'<rect class="{css}" x="{x0}" y="{y}" width="{length}" height="14">'
+                       f"<title>{esc(exact(v))}</title></rect>")
+            out.append(f'<text class="value" x="{x0 + room + 5}" y="{y + 11}">'
+                       f"{esc(human(v))} ({esc(percent(v, total))})</text>")
+    for i, label in enumerate(labels):
+        y = CHART_TOP + i * CHART_ROW + 11
+        shown = label if len(label) <= 34 else "…" + label[-33:]
+        out.append(f'<text class="label" x="{CHART_LABEL - 10}" y="{y}" text-anchor="end">{esc(shown)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def totals_block(report: ModelReport) -> str:
+    shown = [(k, v) for k, v in totals_text(report.totals) if k != "buffers" or report.totals.buffers]
+    items = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in shown)
+    return f'<dl class="totals">{items}</dl>\n'
+
+
+def layer_table(report: ModelReport, exact_numbers: bool) -> str:
+    rows, total = layer_cells(report, exact_numbers)
+    share = [c.header for c in LAYER_COLUMNS].index("% MACs")
+    html_rows = []
+    for layer, cells in zip(report.layers, rows):
+        out = [esc(c) for c in cells]
+        out[0] = name_cell(cells[0])
+        out[share] = share_cell(layer.cost.macs, report.totals.macs)
+        html_rows.append(out)
+    classes = ["name" if i == 0 else "" for i in range(len(LAYER_COLUMNS))]
+    return table([esc(c.header) for c in LAYER_COLUMNS], [c.align for c in LAYER_COLUMNS], html_rows,
+                 [esc(c) for c in total], classes, "layers")
+
+
+def cost_chart(report: ModelReport) -> str:
+    """Where the cost sits: MACs and params of every layer that has any."""
+    costly = [r for r in report.layers if r.cost.macs or r.cost.params]
+    if not costly:
+        return ""
+    left_out = len(report.layers) - len(costly)
+    caption = "Bars are scaled per panel; the share is of the model's total."
+    if left_out:
+        caption += f" {left_out} layer{'s' if left_out > 1 else ''} without MACs or params (activations, pools, merges) left out."
+    chart = bar_chart([r.name for r in costly], [(MACS_HEADER, "macs", [r.cost.macs for r in costly]),
+                                                   ("params", "params", [r.cost.params for r in costly])])
+    return f"<figure>\n{chart}<figcaption>{esc(caption)}</figcaption>\n</figure>\n"
+
+
+def steps_block(layer: LayerExplanation) -> str:
+    row = layer.row
+    head = (f'<h4><code>{esc(row.name)}</code> <span class="type">{esc(row.type)}</span> '
+            f"<span class=\"muted\">{esc(layer.summary)}</span></h4>\n"
+            f'<p class="muted">{arrows(shapes_line(row))}</p>\n')
+    rows = []
+    for step in layer.steps:
+        quantity, *middle, value = step.parts(exact)
+        cells = [f'<td class="q">{esc(quantity)}</td>']
+        cells += [f"<td>= {esc(m)}</td>" for m in middle]
+        cells += ["<td></td>"] * (2 - len(middle))
+        cells.append(f'<td class="v">= {esc(value)}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    steps = '<table class="steps">\n' + "\n".join(rows) + "\n</table>\n" if rows else ""
+    notes = "".join(f'<p class="note">{esc(n)}</p>\n' for n in layer.notes)
+    return f'<div class="layer">\n{head}{steps}{notes}</div>\n'
+
+
+FORMULAS_INTRO = (
+    '<p class="muted">Each number is the formula with this layer\'s sizes put in. H, W, C: the '
+    "input's height, width, channels; Ho, Wo, Co: the output's; k kernel, s stride, d dilation, "
+    "p padding; r and j: receptive field size and stride (r_in, j_in those of the input).</p>\n")
+
+
+def formulas_section(explanations: Sequence[ModelExplanation], heading: str, brief: bool = False,
+                     titles: Sequence[str] | None = None, skip_repeats: bool = False) -> str:
+    """Every layer's steps; with `brief`, activations and the like are named in one line instead;
+    with `skip_repeats`, a layer exactly as in an earlier model is named instead of shown again."""
+    titles = titles or [e.report.name for e in explanations]
+    out = [f'<section class="formulas">\n<h2>{esc(heading)}</h2>\n', FORMULAS_INTRO]
+    seen: dict[LayerExplanation, str] = {}
+    for title, expl in zip(titles, explanations, strict=True):
+        if len(explanations) > 1:
+            out.append(f"<h3>{esc(title)}</h3>\n")
+        simple = [layer for layer in expl.layers if brief and layer.row.type in ELEMENTWISE]
+        repeats: dict[str, list[str]] = {}
+        for layer in expl.layers:
+            if layer in simple:
+                continue
+            if skip_repeats and layer in seen:
+                repeats.setdefault(seen[layer], []).append(layer.row.name)
+                continue
+            seen.setdefault(layer, title)
+            out.append(steps_block(layer))
+        for first, names in repeats.items():
+            listed = ", ".join(f"<code>{esc(n)}</code>" for n in names)
+            out.append(f'<p class="note">Worked out as in {esc(first)} above: {listed}.</p>\n')
+        if simple:
+            names = ", ".join(f"<code>{esc(layer.row.name)}</code>" for layer in simple)
+            out.append(f'<p class="note">Not worked out here: {names}. They keep their input\'s shape and have '
+                       "no params and no MACs; an activation costs 1 FLOP per element (convcost explain "
+                       "shows every layer).</p>\n")
+    out.append("</section>\n")
+    return "".join(out)
+
+
+def spec_section(sources: dict[str, str] | None, reports: Sequence[ModelReport]) -> str:
+    """The YAML text of every spec the reports come from, as written."""
+    if not sources:
+        return ""
+    paths = list(dict.fromkeys(r.source for r in reports if r.source in sources))
+    blocks = "".join(f'<p class="muted">{esc(p)}</p>\n<pre class="spec">{esc(sources[p].rstrip())}</pre>\n'
+                     for p in paths)
+    return f'<section class="spec">\n<h2>The spec</h2>\n{blocks}</section>\n' if blocks else ""
+
+
+def spec_heading(sources: dict[str, str] | None, reports: Sequence[ModelReport]) -> tuple[str, str]:
+    """Title and description of the page: the spec file's own `name` and `description` when it is one file."""
+    named = spec_title(sources, reports)
+    if named is not None:
+        return named
+    if len(reports) == 1:
+        return reports[0].name, reports[0].description
+    return ", ".join(r.name for r in reports), ""
+
+
+def spec_title(sources: dict[str, str] | None, reports: Sequence[ModelReport]) -> tuple[str, str] | None:
+    """The `name` and `description` written at the top of the spec, when the reports come from one file."""
+    paths = list(dict.fromkeys(r.source for r in reports))
+    if sources and len(paths) == 1 and paths[0] in sources:
+        import yaml
+
+        try:
+            doc = yaml.safe_load(sources[paths[0]])
+        except yaml.YAMLError:  # the spec was read already; this is only for the title
+            doc = None
+        if isinstance(doc, dict):
+            name, desc = doc.get("name"), doc.get("description")
+            if isinstance(name, str):
+                return name, desc if isinstance(desc, str) else ""
+    return None
+
+
+def header(title: str, description: str, reports: Sequence[ModelReport], kind: str) -> str:
+    """The page's title, the spec's description under it, and what the page is of."""
+    from .. import __version__
+
+    files = ", ".join(dict.fromkeys(r.source for r in reports))
+    models = len(reports)
+    meta = (f"{kind} of {models} model{'s' if models != 1 else ''} from {files} · convcost {__version__} · "
+            "batch 1, exact counts")
+    lead = f'<p class="lead">{esc(description)}</p>\n' if description else ""
+    return f"<header>\n<h1>{esc(title)}</h1>\n{lead}<p class=\"meta\">{esc(meta)}</p>\n</header>\n"
+
+
+LEGEND = (
+    '<section class="legend">\n<p><b>MACs</b> are multiply-accumulates (one multiply and one add): what most '
+    "papers call FLOPs. <b>FLOPs</b> here are 2&#215;MACs, plus one per output for a bias, plus the work of "
+    "batch norm (2 per element), activations (1), pools and adds. <b>params</b> are trainable parameters as "
+    "PyTorch counts them; <b>activations</b> the elements of each layer's output. <b>Receptive field</b> "
+    "&#8220;11x11 s4&#8221;: one output pixel sees 11x11 input pixels, and neighbouring outputs are 4 input "
+    "pixels apart. Short numbers: K = 10<sup>3</sup>, M = 10<sup>6</sup>, G = 10<sup>9</sup>.</p>\n</section>\n"
+)
+
+
+def model_section(report: ModelReport, page_description: str, exact_numbers: bool, several: bool,
+                  title: str | None = None, chart: bool = True) -> str:
+    desc = report.description if report.description and report.description != page_description else ""
+    name = title or report.name
+    head = f"<h2>{esc(name)}</h2>\n" if several or desc else "<h2>Cost per layer</h2>\n"
+    return (f'<section class="model">\n{head}'
+            + (f"<p>{esc(desc)}</p>\n" if desc else "")
+            + f'<p class="io">{arrows(in_out(report))}</p>\n'
+            + totals_block(report) + layer_table(report, exact_numbers) + (cost_chart(report) if chart else "")
+            + "</section>\n")
+
+
+def render_report(reports: list[ModelReport], *, exact: bool = False, models=None,
+                  sources: dict[str, str] | None = None, **_options) -> str:
+    """The handout: title, spec, then per model totals, table and chart; formulas when `models` are given."""
+    title, description = spec_heading(sources, reports)
+    body = [header(title, description, reports, "Cost report"), spec_section(sources, reports)]
+    body += [model_section(r, description, exact, len(reports) > 1) for r in reports]
+    if models is not None:
+        explanations = [explain_model(m, r) for m, r in zip(models, reports, strict=True)]
+        body.append(formulas_section(explanations, "How each number is worked out", brief=True))
+    body.append(LEGEND)
+    return page(title, "".join(body))
+
+
+def render_explain(explanations: list[ModelExplanation], *, sources: dict[str, str] | None = None,
+                   **_options) -> str:
+    reports = [e.report for e in explanations]
+    title, description = spec_heading(sources, reports)
+    body = [header(title, description, reports, "Worked derivation"), spec_section(sources, reports),
+            formulas_section(explanations, "How each number is worked out"), LEGEND]
+    return page(title, "".join(body))
+
+
+# ------------------------------------------------------------------ comparisons
+
+PALETTE = 6  # model colours m0..m5 in the CSS, reused in order
+
+
+def model_class(i: int) -> str:
+    return f"m{i % PALETTE}"
+
+
+def grouped_chart(labels: Sequence[str], panels: Sequence[tuple[str, Sequence[Sequence[tuple[int | None, str, int]]]]],
+                  aria: str, reserve: int = 110) -> str:
+    """Horizontal bars, one row per label holding one bar per (value, text, colour) item, one panel
+    per (title, rows). A panel shares one scale across all its bars, so lengths compare across
+    models; a None value is a model without that layer (its text instead of a bar)."""
+    panel = (CHART_WIDTH - CHART_LABEL) // len(panels)
+    room = panel - reserve
+    per_row = max((len(items) for _, rows in panels for items in rows), default=1)
+    bar = 17 if per_row == 1 else 14
+    row_height = per_row * (bar + 3) + (9 if per_row > 1 else 5)
+    height = CHART_TOP + row_height * len(labels) + 4
+    # Larger text than the report's chart: these charts are the point of the page and get printed.
+    out = [f'<svg class="wide" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_WIDTH} {height}" role="img" '
+           f'aria-label="{esc(aria)}">']
+    for p, (title, rows) in enumerate(panels):
+        x0 = CHART_LABEL + p * panel
+        out.append(f'<text class="head" x="{x0}" y="16">{esc(title)}</text>')
+        top = max((v for items in rows for v, _, _ in items if v is not None), default=0)
+        for i, items in enumerate(rows):
+            for j, (value, text, colour) in enumerate(items):
+                y = CHART_TOP + i * row_height + j * (bar + 3)
+                if value is None:
+                    out.append(f'<text class="none" x="{x0}" y="{y + bar - 3}">{esc(text)}</text>')
+                    continue
+                length = round(room * value / top, 1) if top else 0
+                out.append(f'<rect class="track" x="{x0}" y="{y}" width="{room}" height="{bar}"/>')
+                out.append(f'<rect class="{model_class(colour)}" x="{x0}" y="{y}" width="{length}" height="{bar}">'
+                           f"<title>{esc(exact(value))}</title></rect>")
+                out.append(f'<text class="value" x="{x0 + room + 6}" y="{y + bar - 3}">{esc(text)}</text>')
+    for i, label in enumerate(labels):
+        y = CHART_TOP + i * row_height + (per_row * (bar + 3) - 3) / 2 + 4
+        shown = label if len(label) <= 27 else "…" + label[-26:]
+        out.append(f'<text class="label" x="{CHART_LABEL - 10}" y="{y:g}" text-anchor="end">{esc(shown)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def ratio_html(r: float | None) -> str:
+    """The ratio in words, green when fewer, orange when more."""
+    text = ratio_phrase(r)
+    kind = "fewer" if text.endswith("fewer") or text == "none" else "more" if "more" in text or r is None else ""
+    return f'<span class="{kind}">{esc(text)}</span>' if kind else esc(text)
+
+
+def model_list(comparison) -> str:
+    """The models with their colour in the charts and what each one is."""
+    items = []
+    for i, e in enumerate(comparison.entries):
+        role = " <span class=\"muted\">(baseline)</span>" if i == 0 else ""
+        desc = f": {esc(e.report.description)}" if e.report.description else ""
+        items.append(f'<li><span class="swatch {model_class(i)}"></span><b>{esc(e.name)}</b>{role}{desc} '
+                     f'<span class="muted">({arrows(in_out(e.report))})</span></li>')
+    return '<ul class="models">\n' + "\n".join(items) + "\n</ul>\n"
+
+
+def compare_table(comparison, exact_numbers: bool) -> str:
+    """Totals side by side: short numbers with the exact ones under them, ratios in words."""
+    headers, aligns, rows = compare_cells(comparison, number_format(exact_numbers))
+    keys = [None] + [k for k, _ in compare_keys(comparison)]
+    html_rows = []
+    for key, cells in zip(keys, rows):
+        out = [esc(c) for c in cells]
+        if key is not None:
+            for col, e in enumerate(comparison.entries):
+                value = getattr(e.totals, key)
+                at = 1 if col == 0 else 2 * col
+                if not exact_numbers and human(value) != exact(value):
+                    out[at] += f'<span class="exact">{esc(exact(value))}</span>'
+                if col:
+                    out[at + 1] = ratio_html(getattr(e.ratio, key))
+        html_rows.append(out)
+    head = [esc(h) for h in headers]
+    head[1] += " <span class=\"sub\">(baseline)</span>" if len(comparison.entries) > 1 else ""
+    return table(head, aligns, html_rows, css="compare")
+
+
+def summary_block(comparison, exact_numbers: bool) -> str:
+    """The savings in one line per model, the model's name in bold."""
+    out = []
+    for e, line in zip(comparison.entries[1:], summary_lines(comparison, number_format(exact_numbers))):
+        rest = line[len(e.name) + 2:]  # the sentence after "<name>: ", so the name can be set in bold
+        worse = e.ratio.macs is None or e.ratio.macs > 1
+        out.append(f'<p class="summary{" worse" if worse else ""}"><b>{esc(e.name)}</b>: {arrows(rest)}</p>\n')
+    return "".join(out)
+
+
+def totals_chart(comparison) -> str:
+    """MACs and params of each model on one scale, with its ratio to the baseline."""
+    entries = comparison.entries
+
+    def rows(key: str):
+        out = []
+        for i, e in enumerate(entries):
+            value = getattr(e.totals, key)
+            text = human(value) + (f" · {ratio_phrase(getattr(e.ratio, key))}" if i else " · baseline")
+            out.append([(value, text, i)])
+        return out
+
+    chart = grouped_chart([e.name for e in entries], [(MACS_HEADER, rows("macs")), ("params", rows("params"))],
+                          "MACs and params per model", reserve=165)
+    return (f"<figure>\n{chart}<figcaption>Each panel has one scale for all models, so the bars' lengths "
+            "compare directly.</figcaption>\n</figure>\n")
+
+
+def layers_chart(comparison) -> str:
+    """MACs and params of every layer that has any, one bar per model, on one scale per panel."""
+    entries = comparison.entries
+    costly = [m for m in comparison.layers if any(r is not None and (r.cost.macs or r.cost.params) for r in m.rows)]
+    if not costly:
+        return ""
+
+    def rows(key: str):
+        return [[(None, "no such layer", i) if r is None else (getattr(r.cost, key), human(getattr(r.cost, key)), i)
+                 for i, r in enumerate(m.rows)] for m in costly]
+
+    chart = grouped_chart([m.name for m in costly], [(MACS_HEADER, rows("macs")), ("params", rows("params"))],
+                          "MACs and params per layer and model")
+    legend = " ".join(f'<span class="swatch {model_class(i)}"></span>{esc(e.name)}' for i, e in enumerate(entries))
+    left_out = len(comparison.layers) - len(costly)
+    caption = "Layers matched by name; one scale per panel for all models."
+    if left_out:
+        caption += (f" {left_out} layer{'s' if left_out > 1 else ''} without MACs or params "
+                    "(activations, pools, merges) left out.")
+    return (f'<section class="where">\n<h2>Where the cost sits, layer by layer</h2>\n<p>{legend}</p>\n'
+            f"<figure>\n{chart}<figcaption>{esc(caption)}</figcaption>\n</figure>\n</section>\n")
+
+
+def by_layer_section(comparison, exact_numbers: bool) -> str:
+    """The layers lined up by name: params and MACs in each model and the change in MACs."""
+    heads, aligns, rows, foot = by_layer_cells(comparison, number_format(exact_numbers))
+    head = [f'{esc(m)}<span class="sub">{esc(label)}</span>' if m else esc(label) for m, label in heads]
+    html_rows = [[name_cell(r[0]), *(esc(c) for c in r[1:])] for r in rows]
+    classes = ["name" if i == 0 else "" for i in range(len(heads))]
+    return ('<section class="bylayer">\n<h2>Layer by layer</h2>\n'
+            '<p class="muted">Layers matched by name (their full path); - where a model has no such layer; '
+            "the change in MACs is against the baseline; <i>only in</i> names the models that have the layer "
+            "when not all do.</p>\n"
+            + table(head, aligns, html_rows, [esc(c) for c in foot], classes, "layers bylayer") + "</section>\n")
+
+
+COMPARE_LEGEND = (
+    '<p><b>Ratios</b> compare each model with the baseline: &#8220;12.1x fewer&#8221; means the baseline\'s '
+    "total is 12.1 times this model's; differences under 10% are given in percent.</p>\n")
+
+
+def render_compare(comparison, *, exact: bool = False, by_layer: bool = False,
+                   sources: dict[str, str] | None = None, **_options) -> str:
+    """The comparison handout: title, spec, totals side by side with ratios and the savings in words,
+    the per-layer tables (or the layers lined up), charts on a shared scale, a legend, the formulas."""
+    from ..explain import explain_model
+
+    entries = comparison.entries
+    reports = [e.report for e in entries]
+    title, description = spec_title(sources, reports) or (compare_title(comparison), "")
+    notes = "".join(f'<p class="note">note: {esc(n)}</p>\n' for n in comparison.notes)
+    body = [header(title, description, reports, "Comparison"), spec_section(sources, reports),
+            f'<section class="side">\n<h2>Side by side: {esc(compare_title(comparison))}</h2>\n',
+            model_list(comparison), compare_table(comparison, exact), summary_block(comparison, exact), notes,
+            totals_chart(comparison), "</section>\n"]
+    if by_layer:
+        body.append(by_layer_section(comparison, exact))
+    else:
+        body += [model_section(e.report, description, exact, True, title=e.name, chart=False) for e in entries]
+    body.append(layers_chart(comparison))
+    # The legend before the formulas: it explains the tables above, and the formulas may fill pages.
+    body.append(LEGEND.replace("</section>", COMPARE_LEGEND + "</section>"))
+    known = [e for e in entries if e.model is not None]
+    if known:
+        explanations = [explain_model(e.model, e.report) for e in known]
+        body.append(formulas_section(explanations, "How each number is worked out", brief=True,
+                                     titles=[e.name for e in known], skip_repeats=True))
+    return page(title, "".join(body))

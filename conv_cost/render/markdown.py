@@ -1,0 +1,98 @@
+"""Markdown (GitHub-flavoured tables): one section per model, ready to paste into notes."""
+
+from __future__ import annotations
+
+from ..cost import ModelReport
+from ..explain import ModelExplanation
+from .common import (LAYER_COLUMNS, by_layer_cells, compare_cells, compare_title, equation, in_out, layer_cells,
+                     number_format, shapes_line, summary_lines)
+
+
+def cell(text: str) -> str:
+    """Table cell text: pipes escaped, line breaks flattened."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def code(text: str) -> str:
+    """An inline code span that survives backticks inside the text."""
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def table(headers: list[str], aligns: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured Markdown table; aligns are 'left' or 'right'."""
+    rule = ["---:" if a == "right" else "---" for a in aligns]
+    lines = [headers, rule, *rows]
+    return "\n".join("| " + " | ".join(cell(c) if i != 1 else c for c in line) + " |"
+                     for i, line in enumerate(lines)) + "\n"
+
+
+def heading(level: int, text: str) -> str:
+    return f"{'#' * level} {text}\n"
+
+
+def paragraphs(*texts: str) -> str:
+    return "".join(f"{t}\n\n" for t in texts if t)
+
+
+def report_section(report: ModelReport, exact: bool) -> str:
+    rows, total = layer_cells(report, exact)
+    # Names go in code spans: '_' and '*' in layer paths are not emphasis.
+    rows = [[code(r[0]), *r[1:]] for r in rows]
+    total = [f"**{c}**" if c else "" for c in total]
+    return (heading(1, report.name) + "\n" + paragraphs(report.description, in_out(report))
+            + table([c.header for c in LAYER_COLUMNS], [c.align for c in LAYER_COLUMNS], rows + [total]))
+
+
+def render_report(reports: list[ModelReport], *, exact: bool = False, **_options) -> str:
+    return "\n".join(report_section(r, exact) for r in reports)
+
+
+def explain_section(expl: ModelExplanation) -> str:
+    report = expl.report
+    out = [heading(1, report.name), "\n", paragraphs(report.description, in_out(report))]
+    for layer in expl.layers:
+        row = layer.row
+        out.append(heading(2, f"{code(row.name)} ({row.type}): {layer.summary}"))
+        out.append("\n" + paragraphs(shapes_line(row)))
+        out.extend(f"- {code(equation(step))}\n" for step in layer.steps)
+        if layer.steps:
+            out.append("\n")
+        out.extend(f"> {note}\n\n" for note in layer.notes)
+    return "".join(out).rstrip("\n") + "\n"
+
+
+def render_explain(explanations: list[ModelExplanation], **_options) -> str:
+    return "\n".join(explain_section(e) for e in explanations)
+
+
+def model_list(comparison) -> str:
+    """One bullet per model: name, what it is, and what it maps."""
+    lines = []
+    for i, e in enumerate(comparison.entries):
+        role = " (baseline)" if i == 0 else ""
+        desc = f": {e.report.description}" if e.report.description else ""
+        lines.append(f"- **{e.name}**{role}{desc}; {in_out(e.report)}\n")
+    return "".join(lines) + "\n"
+
+
+def render_compare(comparison, *, exact: bool = False, by_layer: bool = False, **_options) -> str:
+    """The totals side by side with ratios in words, one summary line per model, notes; with
+    by_layer, a second table lining up the layers."""
+    fmt = number_format(exact)
+    headers, aligns, rows = compare_cells(comparison, fmt)
+    out = [heading(1, compare_title(comparison)), "\n", model_list(comparison), table(headers, aligns, rows), "\n"]
+    out.append(paragraphs(*summary_lines(comparison, fmt)))
+    out.extend(f"> note: {note}\n\n" for note in comparison.notes)
+    if by_layer:
+        heads, aligns, rows, foot = by_layer_cells(comparison, fmt)
+        rows = [[code(r[0]), *r[1:]] for r in rows]
+        foot = [f"**{c}**" if c else "" for c in foot]
+        out += [heading(2, "By layer"), "\n",
+                paragraphs("Layers matched by name; `-` where a model has no such layer; the change in MACs is "
+                           "against the baseline."),
+                table([f"{m} {label}" if m else label for m, label in heads], aligns, rows + [foot])]
+    return "".join(out).rstrip("\n") + "\n"

@@ -1,0 +1,172 @@
+"""Cross-check convcost against PyTorch, layer by layer: output shapes, parameters, buffers, MACs.
+
+The model is built with export.to_torch and run once on a zero image (batch 1, eval mode).
+PyTorch's side of each layer is measured on the layer's own submodule:
+- shape: the output tensor (N, C, H, W), read back as H x W x C;
+- params: sum(p.numel()) over its parameters, all of them trainable;
+- buffers: sum(b.numel()) over its buffers less `num_batches_tracked`, the one-element step
+  counter every BatchNorm2d keeps, which convcost does not count (bn has 2*C buffers);
+- macs: torch.utils.flop_counter.FlopCounterMode's FLOPs / 2 (it counts a multiply-add of
+  a convolution or a matrix product as 2 FLOPs and nothing else).
+
+Only this module and export.py import torch, and only when `convcost verify` runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .cost import analyze
+from .graph import Model
+from .layers import Shape
+
+CHECKED = ("shape", "params", "buffers", "macs")
+INSTALL_HINT = "install it with: pip install 'convcost[torch]'"
+
+
+class TorchMissing(ImportError):
+    """PyTorch is not installed: `verify` cannot run (a usage error)."""
+
+
+def require_torch() -> str:
+    """The installed PyTorch version; TorchMissing if there is none."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            # A torch wheel without numpy beside it warns on import; verify never needs numpy.
+            warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+            import torch
+    except ImportError:
+        raise TorchMissing(f"verify needs PyTorch, which is not installed; {INSTALL_HINT}") from None
+    return str(torch.__version__)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What one side says of one layer."""
+
+    shape: Shape
+    params: int
+    buffers: int
+    macs: int
+
+
+@dataclass(frozen=True, slots=True)
+class LayerCheck:
+    name: str
+    type: str
+    convcost: Counts
+    torch: Counts
+
+    @property
+    def mismatches(self) -> tuple[str, ...]:
+        """The checked quantities on which the two sides disagree."""
+        return tuple(k for k in CHECKED if getattr(self.convcost, k) != getattr(self.torch, k))
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCheck:
+    name: str
+    source: str
+    layers: tuple[LayerCheck, ...]
+    error: str = ""  # PyTorch could not build or run the model
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and not any(layer.mismatches for layer in self.layers)
+
+    def total(self, side: str, key: str) -> int:
+        return sum(getattr(getattr(layer, side), key) for layer in self.layers)
+
+
+def torch_counts(model: Model) -> dict[str, Counts]:
+    """PyTorch's shape, params, buffers and MACs of every node, from one forward pass on zeros."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from .export import to_torch
+
+    module = to_torch(model).eval()
+    shapes: dict[str, tuple[int, ...]] = {}
+    hooks = []
+    for name, key in module.key_of.items():
+        def record(_mod, _args, out, name=name):
+            shapes[name] = tuple(out.shape)
+        hooks.append(module.layers[key].register_forward_hook(record))
+    x = model.input
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        module(torch.zeros(1, x.channels, x.height, x.width))
+    for hook in hooks:
+        hook.remove()
+    flops = counter.get_flop_counts()
+    prefix = f"{type(module).__name__}.layers."
+    out = {}
+    for name, key in module.key_of.items():
+        sub = module.layers[key]
+        _, c, h, w = shapes[name]
+        out[name] = Counts(
+            shape=Shape(h, w, c),
+            params=sum(p.numel() for p in sub.parameters()),
+            buffers=sum(b.numel() for n, b in sub.named_buffers() if not n.endswith("num_batches_tracked")),
+            macs=sum(flops.get(prefix + key, {}).values()) // 2,
+        )
+    return out
+
+
+def verify_model(model: Model) -> ModelCheck:
+    """Compare convcost's counts of every layer of a model with PyTorch's."""
+    report = analyze(model)
+    try:
+        theirs = torch_counts(model)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        # A model PyTorch cannot build or run is a disagreement, reported, never a traceback.
+        return ModelCheck(model.name, model.source, (), f"PyTorch could not run the model: {exc}")
+    rows = tuple(
+        LayerCheck(row.name, row.type,
+                   Counts(row.output, row.cost.params, row.cost.buffers, row.cost.macs), theirs[row.name])
+        for row in report.layers
+    )
+    return ModelCheck(model.name, model.source, rows)
+
+
+def _value(counts: Counts, key: str) -> str:
+    v = getattr(counts, key)
+    return str(v) if key == "shape" else f"{v:,}"
+
+
+def render_checks(checks: list[ModelCheck], torch_version: str, verbose: bool = False) -> str:
+    """A plain-text report: one summary per model, every disagreement on its own line."""
+    lines: list[str] = []
+    for check in checks:
+        title = f"{check.name} ({check.source})"
+        if check.error:
+            lines.append(f"MISMATCH {title}: {check.error}")
+            continue
+        bad = [layer for layer in check.layers if layer.mismatches]
+        totals = ", ".join(f"{k} {check.total('convcost', k):,}" for k in CHECKED[1:])
+        if not bad:
+            lines.append(f"ok {title}: {len(check.layers)} layers agree with PyTorch {torch_version}; {totals}")
+        else:
+            lines.append(f"MISMATCH {title}: {len(bad)} of {len(check.layers)} layers disagree with "
+                         f"PyTorch {torch_version}")
+        for layer in check.layers:
+            for key in layer.mismatches:
+                lines.append(f"  layer '{layer.name}' ({layer.type}): {key} convcost {_value(layer.convcost, key)}, "
+                             f"PyTorch {_value(layer.torch, key)}")
+            if verbose and not layer.mismatches:
+                c = layer.convcost
+                lines.append(f"  layer '{layer.name}' ({layer.type}): {c.shape}, params {c.params:,}, "
+                             f"buffers {c.buffers:,}, macs {c.macs:,}: agree")
+        if bad:
+            for key in CHECKED[1:]:
+                mine, theirs = check.total("convcost", key), check.total("torch", key)
+                if mine != theirs:
+                    lines.append(f"  total {key}: convcost {mine:,}, PyTorch {theirs:,}")
+    failed = sum(not c.ok for c in checks)
+    if failed:
+        lines.append(f"{failed} of {len(checks)} models disagree with PyTorch")
+    else:
+        lines.append(f"all {len(checks)} models agree with PyTorch")
+    return "\n".join(lines) + "\n"

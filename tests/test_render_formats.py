@@ -1,0 +1,210 @@
+"""Markdown and CSV output (golden files), the format registry, --output, and light imports.
+
+UPDATE_GOLDEN=1 rewrites the files under tests/golden/formats/ instead of comparing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conv_cost.cli import app
+from conv_cost.layers import COST_KEYS
+from conv_cost.render import FORMATS
+from conv_cost.render.table import bar
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden" / "formats"
+BUNDLED = sorted((ROOT / "layer_specs").glob("*.yaml"))
+SEED = ROOT / "layer_specs" / "seed_bottleneck.yaml"
+
+
+def run(*args: str, cwd: Path = ROOT):
+    """The CLI on relative paths (as a user types them), so outputs name 'layer_specs/...'."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(app, list(args))
+    finally:
+        os.chdir(old)
+
+
+# The two teaching specs; the zoo's numbers are pinned in test_zoo.py.
+GOLDEN_SPECS = [SEED, ROOT / "layer_specs" / "inception_3a.yaml"]
+GOLDEN_CASES = [(spec, command, fmt) for spec in GOLDEN_SPECS for command in ("report", "explain")
+                for fmt in ("markdown", "csv")]
+
+
+@pytest.mark.parametrize("spec, command, fmt", GOLDEN_CASES,
+                         ids=[f"{s.stem}-{c}-{f}" for s, c, f in GOLDEN_CASES])
+def test_golden(spec, command, fmt):
+    result = run(command, f"layer_specs/{spec.name}", "--format", fmt)
+    assert result.exit_code == 0, result.output
+    path = GOLDEN / f"{spec.stem}.{command}.{'md' if fmt == 'markdown' else fmt}"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(result.stdout.encode("utf-8"))
+    assert result.stdout == path.read_bytes().decode("utf-8")
+
+
+@pytest.mark.parametrize("spec", BUNDLED, ids=lambda p: p.stem)
+def test_csv_parses_and_its_totals_match_json(spec):
+    rows = list(csv.DictReader(io.StringIO(run("report", str(spec), "--format", "csv").stdout, newline="")))
+    data = json.loads(run("report", str(spec), "--json").stdout)
+    assert [r["model"] for r in rows if r["row"] == "total"] == [m["name"] for m in data["models"]]
+    for model in data["models"]:
+        mine = [r for r in rows if r["model"] == model["name"]]
+        [total] = [r for r in mine if r["row"] == "total"]
+        layers = [r for r in mine if r["row"] == "layer"]
+        assert [r["layer"] for r in layers] == [l["name"] for l in model["layers"]]
+        for key in COST_KEYS:
+            assert int(total[key]) == model["totals"][key]
+            assert sum(int(r[key]) for r in layers) == model["totals"][key]
+        for r, l in zip(layers, model["layers"]):
+            assert [int(r[f"output_{k}"]) for k in ("height", "width", "channels")] == list(l["output"].values())
+            assert [int(r["rf_size_h"]), int(r["rf_size_w"])] == l["receptive_field"]["size"]
+            assert r["inputs"].split(" ") == l["inputs"]
+
+
+def test_csv_seed_numbers_by_hand():
+    rows = list(csv.DictReader(io.StringIO(run("report", str(SEED), "--format", "csv").stdout, newline="")))
+    totals = {r["model"]: r for r in rows if r["row"] == "total"}
+    assert int(totals["naive"]["macs"]) == 28 * 28 * 32 * 5 * 5 * 256
+    assert int(totals["bottleneck"]["macs"]) == 28 * 28 * 16 * 256 + 28 * 28 * 32 * 5 * 5 * 16
+
+
+def test_csv_explain_values_are_integers_matching_json():
+    rows = list(csv.DictReader(io.StringIO(run("explain", str(SEED), "--format", "csv").stdout, newline="")))
+    data = json.loads(run("explain", str(SEED), "--json").stdout)
+    steps = [s for m in data["models"] for l in m["layers"] for s in l["steps"]]
+    csv_steps = [r for r in rows if r["kind"] == "step"]
+    assert [int(r["value"]) for r in csv_steps] == [s["value"] for s in steps]
+    assert [r["substituted"] for r in csv_steps] == [s["substituted"] for s in steps]
+    assert any(r["kind"] == "note" and "1x1 conv" in r["formula"] for r in rows)
+
+
+@pytest.mark.parametrize("spec", BUNDLED, ids=lambda p: p.stem)
+def test_markdown_tables_are_well_formed(spec):
+    text = run("report", str(spec), "--format", "markdown").stdout
+    data = json.loads(run("report", str(spec), "--json").stdout)
+    table_lines = [line for line in text.splitlines() if line.startswith("|")]
+    widths = {line.count(" | ") for line in table_lines}
+    assert len(widths) == 1  # every row has as many cells as the header
+    for model in data["models"]:
+        assert f"# {model['name']}" in text
+        for layer in model["layers"]:
+            assert f"| `{layer['name']}` |" in text
+
+
+def test_markdown_escapes_pipes():
+    spec = "input: [8, 8, 3]\nlayers: [{type: conv, name: 'a|b', filters: 4, kernel: 3}]\n"
+    result = CliRunner().invoke(app, ["report", "-", "--format", "markdown"], input=spec)
+    assert result.exit_code == 0, result.output
+    assert "| `a\\|b` |" in result.stdout
+
+
+def test_cli_format_choices_are_the_registry():
+    from conv_cost.cli import Format
+
+    assert [f.value for f in Format] == list(FORMATS) == ["table", "json", "markdown", "csv", "html"]
+    result = CliRunner().invoke(app, ["report", str(SEED), "--format", "yaml"])
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["report", "explain"])
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_format_writes_to_output_as_to_stdout(tmp_path, command, fmt):
+    out = tmp_path / f"result.{fmt}"
+    to_file = CliRunner().invoke(app, [command, str(SEED), "--format", fmt, "--output", str(out)])
+    to_stdout = CliRunner().invoke(app, [command, str(SEED), "--format", fmt])
+    assert to_file.exit_code == to_stdout.exit_code == 0
+    assert to_file.stdout == ""
+    assert out.read_text(encoding="utf-8") == to_stdout.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # no temporary file left behind
+
+
+def test_failed_run_leaves_the_old_file_alone(tmp_path):
+    out = tmp_path / "handout.html"
+    out.write_text("the previous handout")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: [8, 8, 3]\nlayers:\n  - {type: conv, name: c, filters: 4, kernel: 3, strid: 2}\n")
+    result = CliRunner().invoke(app, ["report", str(bad), "--format", "html", "--output", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{bad}:3:")
+    assert out.read_text() == "the previous handout"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "handout.html"]
+
+
+def test_failed_run_creates_no_file(tmp_path):
+    out = tmp_path / "new.csv"
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "missing.yaml"), "--format", "csv", "-o", str(out)])
+    assert result.exit_code == 2
+    assert not out.exists()
+
+
+def test_output_into_a_missing_directory_is_a_usage_error(tmp_path):
+    out = tmp_path / "no" / "such" / "dir" / "x.md"
+    result = CliRunner().invoke(app, ["report", str(SEED), "--format", "markdown", "--output", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr == f"convcost: error: cannot write '{out}': No such file or directory\n"
+
+
+def test_output_file_mode_follows_the_umask(tmp_path):
+    out = tmp_path / "r.csv"
+    old = os.umask(0o022)
+    try:
+        CliRunner().invoke(app, ["report", str(SEED), "--format", "csv", "-o", str(out)])
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("command", ["report", "explain"])
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "html"])
+def test_machine_formats_never_import_rich(command, fmt, tmp_path):
+    code = (
+        "import sys\n"
+        "from conv_cost.cli import app\n"
+        "try:\n"
+        f"    app([{command!r}, {str(SEED)!r}, '--format', {fmt!r}, '-o', {str(tmp_path / 'o')!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        "loaded = sorted(m for m in sys.modules if m == 'rich' or m.startswith('rich.'))\n"
+        "assert not loaded, loaded\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "o").stat().st_size > 0
+
+
+def test_terminal_table_has_a_share_bar():
+    text = run("report", str(SEED)).stdout
+    # reduce is 3,211,264 of 13,246,464 MACs: 24.2%, 2.42 of 10 cells, so two full blocks and 3/8.
+    assert round(100 * 3211264 / 13246464, 1) == 24.2
+    assert " 24.2% ██▍" in text
+    assert "100.0% ██████████" in text
+
+
+@pytest.mark.parametrize("part, whole, expected", [
+    (0, 10, " " * 10), (10, 10, "█" * 10), (1, 4, "██▌" + " " * 7), (1, 80, "▏" + " " * 9), (0, 0, " " * 10),
+])
+def test_bar(part, whole, expected):
+    assert bar(part, whole) == expected
+
+
+def test_readme_documents_the_formats_and_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for fmt in FORMATS:
+        assert fmt in readme
+    for word in ("convcost explain", "--output", "--layer", "receptive field", "docs/handouts.md", "docs/handout.png"):
+        assert word in readme
+    assert (ROOT / "docs" / "handouts.md").is_file()
+    assert (ROOT / "docs" / "handout.png").is_file()
