@@ -259,8 +259,14 @@ def clean_specs(draw) -> str:
 @FUZZ
 @given(specs())
 def test_generated_specs(text):
-    assert_clean(check(text))
+    result = check(text)
+    assert_clean(result)
     assert_clean(check(text, "--max-layers", "5"))
+    if result.exit_code == 0:  # what checks must also count, compare and explain
+        for command in (["report", "--json"], ["report"], ["compare", "--json"], ["explain", "--json"]):
+            run = CliRunner().invoke(app, [*command, "-"], input=text.encode(), catch_exceptions=False)
+            assert (run.exit_code, run.stderr) == (0, ""), command
+            assert run.stdout
 
 
 @st.composite
