@@ -46,6 +46,7 @@ KIND_HINTS = {"count": "a positive integer", "pair": "an integer or [height, wid
               "padding": "same, valid, an integer or [height, width]", "bool": "true or false"}
 
 _T = "tag:yaml.org,2002:"
+_STR = _T + "str"
 _SEQ, _MAP = _T + "seq", _T + "map"
 _INT_RE = re.compile(r"[-+]?(0|[1-9][0-9_]*)\Z")
 _NAME_RE = re.compile(r"[^/\s]+\Z")
@@ -132,15 +133,21 @@ class _YamlReader:
             raise _Abort
 
     def convert(self, node: yaml.Node, depth: int = 0) -> Y:
+        if type(node) is yaml.ScalarNode:
+            # Most nodes are scalars: a shared (aliased) scalar multiplies nothing, so skip the memo.
+            mark = node.start_mark
+            line, col = mark.line + 1, mark.column + 1
+            raw = node.value
+            if node.tag == _STR and len(raw) <= MAX_TEXT:
+                return Y(raw, line, col)
+            return Y(self.scalar(node, line, col), line, col)
         seen = self.memo.get(id(node))
         if seen is not None:
             self.shared = True
             return seen
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
         cls = type(node)
-        if cls is yaml.ScalarNode:
-            y = Y(self.scalar(node, line, col), line, col)
-        elif depth >= MAX_DEPTH:
+        if depth >= MAX_DEPTH:
             y = self.nested_too_deeply(line, col)
         elif node.tag != (_SEQ if cls is yaml.SequenceNode else _MAP):
             self.check_tag(node, _SEQ if cls is yaml.SequenceNode else _MAP, line, col)
