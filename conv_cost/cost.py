@@ -51,7 +51,7 @@ def analyze(model: Model) -> ModelReport:
     fields = receptive_fields(model, shapes)
     rows = []
     for node in model.nodes:
-        ins = tuple(shapes[i] for i in node.inputs)
+        ins = tuple([shapes[i] for i in node.inputs])
         out = shapes[node.name]
         rows.append(LayerRow(node.name, node.layer.type, node.inputs, ins, out,
                              node.layer.cost(ins, out), pointwise_role(node.layer, ins[0].channels),

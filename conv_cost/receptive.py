@@ -50,18 +50,17 @@ def sees_everything(layer: Layer) -> bool:
 def layer_field(layer: Layer, inputs: tuple[ReceptiveField, ...], in_shape: Shape) -> ReceptiveField:
     """The receptive field after `layer`, given the fields of its inputs and its first input's shape."""
     if len(inputs) > 1:
-        return ReceptiveField(tuple(max(f.size[a] for f in inputs) for a in (0, 1)),
-                              tuple(max(f.stride[a] for f in inputs) for a in (0, 1)))
+        return ReceptiveField((max(f.size[0] for f in inputs), max(f.size[1] for f in inputs)),
+                              (max(f.stride[0] for f in inputs), max(f.stride[1] for f in inputs)))
     (rf,) = inputs
+    (r0, r1), (j0, j1) = rf.size, rf.stride
     win = window(layer)
     if win is not None:
-        k, s, d = win
-        return ReceptiveField(tuple(rf.size[a] + d[a] * (k[a] - 1) * rf.stride[a] for a in (0, 1)),
-                              tuple(rf.stride[a] * s[a] for a in (0, 1)))
+        (k0, k1), (s0, s1), (d0, d1) = win
+        return ReceptiveField((r0 + d0 * (k0 - 1) * j0, r1 + d1 * (k1 - 1) * j1), (j0 * s0, j1 * s1))
     if sees_everything(layer):
-        extent = (in_shape.height, in_shape.width)
-        return ReceptiveField(tuple(rf.size[a] + (extent[a] - 1) * rf.stride[a] for a in (0, 1)),
-                              tuple(rf.stride[a] * extent[a] for a in (0, 1)))
+        h, w = in_shape.height, in_shape.width
+        return ReceptiveField((r0 + (h - 1) * j0, r1 + (w - 1) * j1), (j0 * h, j1 * w))
     return rf
 
 
@@ -69,5 +68,5 @@ def receptive_fields(model: Model, shapes: dict[str, Shape]) -> dict[str, Recept
     """The receptive field of every node (and `input`), in one pass over the topological order."""
     fields = {INPUT: ReceptiveField()}
     for node in model.nodes:
-        fields[node.name] = layer_field(node.layer, tuple(fields[i] for i in node.inputs), shapes[node.inputs[0]])
+        fields[node.name] = layer_field(node.layer, tuple([fields[i] for i in node.inputs]), shapes[node.inputs[0]])
     return fields
