@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -49,5 +48,7 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
         # difflib compares with every choice: among 100,000 layer names keep the last 500 of a
         # similar length and the same first letter (a typo rarely changes the first letter).
         choices = [c for c in choices if abs(len(c) - len(word)) <= 2 and c[:1] == word[:1]][-500:]
+    import difflib  # only on the error path: not worth its start-up cost on every run
+
     match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""
