@@ -238,9 +238,10 @@ NOTES = [
     "  makes many small acyclic objects that the collector would rescan again and again (on",
     "  100,000 layers it took about three quarters of the compose time) and never free.",
     "- The inception-style spec is more YAML per layer than the plain stack (3.5 MB against",
-    "  2.8 MB for 100,000 layers), so its compose floor alone is about 10 s on this machine; the",
-    "  absolute 10 s target can only be met there with some margin to spare on a faster machine.",
-    "  Its ratio to the floor and its scaling are the figures that say whether convcost adds work.",
+    "  2.8 MB for 100,000 layers), so its `yaml.compose` floor alone is about 9 s on this machine",
+    "  and the absolute 10 s target leaves about 1 s for everything else. convcost takes about",
+    "  1.2x the floor there; the ratio to the floor and the scaling ratios are the figures that say",
+    "  whether convcost adds work, the absolute time also depends on the machine.",
     "- Timings are whole processes on a shared 2-core machine: expect a few percent of noise between",
     "  runs; the ratios are measured in the same run and are steadier than the absolute times.",
 ]
