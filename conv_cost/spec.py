@@ -8,6 +8,7 @@ tags are errors rather than silent guesses.
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -46,10 +47,16 @@ KIND_HINTS = {"count": "a positive integer", "pair": "an integer or [height, wid
               "padding": "same, valid, an integer or [height, width]", "bool": "true or false"}
 
 _T = "tag:yaml.org,2002:"
-_STR = _T + "str"
+_STR, _INT = _T + "str", _T + "int"
 _SEQ, _MAP = _T + "seq", _T + "map"
 _INT_RE = re.compile(r"[-+]?(0|[1-9][0-9_]*)\Z")
 _NAME_RE = re.compile(r"[^/\s]+\Z")
+
+
+@cache
+def layer_keys(cls: type) -> tuple[str, ...]:
+    """Every key a layer of this class accepts."""
+    return COMMON_KEYS + tuple(spec_keys(cls))
 
 
 class _Invalid:
@@ -138,8 +145,12 @@ class _YamlReader:
             mark = node.start_mark
             line, col = mark.line + 1, mark.column + 1
             raw = node.value
-            if node.tag == _STR and len(raw) <= MAX_TEXT:
+            tag = node.tag
+            if tag == _STR and len(raw) <= MAX_TEXT:
                 return Y(raw, line, col)
+            if tag == _INT and raw.isascii() and raw.isdigit() and len(raw) <= MAX_INT_DIGITS and (
+                    raw[0] != "0" or raw == "0"):
+                return Y(int(raw), line, col)
             return Y(self.scalar(node, line, col), line, col)
         seen = self.memo.get(id(node))
         if seen is not None:
@@ -542,7 +553,11 @@ class _SpecReader:
         v = self.expect_int(y, what, minimum)
         return INVALID if v is INVALID else (v, v)
 
-    def value_of_kind(self, kind: str, y: Y, what: str) -> Any:
+    def value_of_kind(self, kind: str, y: Y, key: str, label: str) -> Any:
+        v = y.value
+        if type(v) is int and v >= (0 if kind == "padding" else 1) and kind != "bool":
+            return v if kind == "count" else (v, v)  # the common case, without building a message
+        what = f"'{key}' of {label}"
         if kind == "count":
             return self.expect_int(y, what)
         if kind == "pair":
@@ -890,11 +905,11 @@ class _SpecReader:
         keys = spec_keys(cls)
         item = y.value
         label = f"layer '{full}' ({canon})" if full else f"a {canon} layer"
-        self.check_keys(y, COMMON_KEYS + tuple(keys), label)
+        self.check_keys(y, layer_keys(cls), label)
         values: dict[str, Any] = {}
         for k, (kind, required) in keys.items():
             if k in item:
-                values[k] = self.value_of_kind(kind, item[k], f"'{k}' of {label}")
+                values[k] = self.value_of_kind(kind, item[k], k, label)
             elif required:
                 self.error(y, f"{label} needs '{k}'; add {k}: <{KIND_HINTS[kind]}>")
                 values[k] = INVALID

@@ -21,13 +21,16 @@ def cost_dict(c: Cost) -> dict[str, int]:
 
 
 def layer_dict(row: LayerRow) -> dict:
-    d = {"name": row.name, "type": row.type, "inputs": list(row.inputs), "output": shape_dict(row.output),
-         **cost_dict(row.cost)}
+    c, o = row.cost, row.output
+    # One literal per row (tuples encode as JSON lists): this runs once per layer.
+    d = {"name": row.name, "type": row.type, "inputs": row.inputs,
+         "output": {"height": o.height, "width": o.width, "channels": o.channels},
+         "params": c.params, "buffers": c.buffers, "macs": c.macs, "flops": c.flops, "activations": c.activations}
     if row.role is not None:
         d["role"] = row.role
     if row.receptive_field is not None:
         rf = row.receptive_field
-        d["receptive_field"] = {"size": list(rf.size), "stride": list(rf.stride)}
+        d["receptive_field"] = {"size": rf.size, "stride": rf.stride}
     return d
 
 
