@@ -189,27 +189,30 @@ class _YamlReader:
         values: dict[str, Y] = {}
         keys: dict[str, tuple[int, int]] = {}
         for knode, vnode in node.value:
-            kl, kc = knode.start_mark.line + 1, knode.start_mark.column + 1
-            if knode.tag == _T + "merge":
-                self.error(kl, kc, "merge keys ('<<') are not supported; write the keys out, "
-                                   "or use a template under 'blocks:'")
-                continue
-            if not isinstance(knode, yaml.ScalarNode) or knode.tag != _T + "str":
-                shown = _short(knode.value) if isinstance(knode, yaml.ScalarNode) else "a collection"
-                self.error(kl, kc, f"a key must be a plain string, got '{shown}'; quote it if it is a name")
-                continue
+            mark = knode.start_mark
+            kl, kc = mark.line + 1, mark.column + 1
             k = knode.value
-            if len(k) > MAX_TEXT:
-                self.error(kl, kc, f"key '{_short(k)}' is {len(k):,} characters long; "
-                                   f"keys have at most {MAX_TEXT:,}")
-                continue
-            if k in values:
-                first = keys[k]
-                self.error(kl, kc, f"duplicate key '{_short(k)}' (first at line {first[0]}); keep one of them")
+            # One test for the common case (a new plain string key); the rare ones are reported below.
+            if knode.tag != _STR or type(knode) is not yaml.ScalarNode or len(k) > MAX_TEXT or k in values:
+                self.bad_key(knode, kl, kc, keys)
                 continue
             keys[k] = (kl, kc)
             values[k] = self.convert(vnode, depth)
         return Y(values, line, col, keys)
+
+    def bad_key(self, knode: yaml.Node, kl: int, kc: int, keys: dict[str, tuple[int, int]]) -> None:
+        if knode.tag == _T + "merge":
+            self.error(kl, kc, "merge keys ('<<') are not supported; write the keys out, "
+                               "or use a template under 'blocks:'")
+        elif not isinstance(knode, yaml.ScalarNode) or knode.tag != _STR:
+            shown = _short(knode.value) if isinstance(knode, yaml.ScalarNode) else "a collection"
+            self.error(kl, kc, f"a key must be a plain string, got '{shown}'; quote it if it is a name")
+        elif len(knode.value) > MAX_TEXT:
+            k = knode.value
+            self.error(kl, kc, f"key '{_short(k)}' is {len(k):,} characters long; keys have at most {MAX_TEXT:,}")
+        else:
+            k = knode.value
+            self.error(kl, kc, f"duplicate key '{_short(k)}' (first at line {keys[k][0]}); keep one of them")
 
     def scalar(self, node: yaml.ScalarNode, line: int, col: int) -> Any:
         tag, raw = node.tag, node.value
