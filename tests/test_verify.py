@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conv_cost import layers as layers_module
+from conv_cost.layers import window as window_module
 from conv_cost.cli import app
 from conv_cost.layers import BatchNorm, Conv2d, DepthwiseConv2d, Linear
 from conv_cost.spec import load_spec, parse_spec
@@ -110,12 +110,12 @@ def test_a_broken_counting_rule_is_reported(torch, monkeypatch, rule):
 def test_a_broken_shape_rule_is_reported(torch, monkeypatch):
     # Forget the ceil_mode rounding of pools: SqueezeNet's 3x3/2 pool on 54x54 gives
     # (54 - 3) // 2 + 1 = 26 instead of ceil(51 / 2) + 1 = 27 (pool1, on 109x109, divides evenly).
-    original = layers_module.conv_axis
+    original = window_module.conv_axis
 
     def floor_only(size, k, s, p, d, axis, ceil_mode=False):
         return original(size, k, s, p, d, axis, False)
 
-    monkeypatch.setattr(layers_module, "conv_axis", floor_only)
+    monkeypatch.setattr(window_module, "conv_axis", floor_only)
     result = invoke("verify", str(ROOT / "layer_specs/squeezenet1_0.yaml"))
     assert result.exit_code == 1
     assert "  layer 'pool4' (maxpool): shape convcost 26x26x256, PyTorch 27x27x256" in result.stdout.splitlines()
