@@ -186,24 +186,33 @@ def _is_global_average(node: Node, shapes: dict) -> bool:
 
 def _head_end(start: str, nodes: dict[str, Node], users: dict[str, list[str]], output: str) -> tuple[
         tuple[str, ...], Node | None] | None:
-    """From a pool, the single-consumer chain of a classifier head: (the views passed, the fc it feeds),
-    or (the layers passed, None) when it reaches the model's output through activations and views only.
-    None when the chain forks, merges or meets another layer: an SE squeeze, say, is no head."""
-    between: list[str] = []
+    """If the pool `start` begins a classifier head, (the views between it and the first fc, that fc), or (the
+    layers after it, None) when no fc follows. A head is a chain of single-input layers (views, activations,
+    fc, normalizations) from the pool to the model's output; a fork or a merge on the way (an SE squeeze's
+    gate meets its map in a mul) means it is no head."""
+    chain: list[Node] = []
     current = start
-    while True:
+    while users[current]:
         readers = users[current]
-        if not readers:
-            return (tuple(between), None) if current == output else None
         if len(readers) != 1:
             return None
         nxt = nodes[readers[0]]
-        if "linear" in nxt.layer.traits and all(_is_view(nodes[b].layer) for b in between):
-            return tuple(between), nxt
-        if not (_is_view(nxt.layer) or "activation" in nxt.layer.traits):
+        t = nxt.layer.traits
+        if len(nxt.inputs) != 1 or not ("view" in t or "activation" in t or "linear" in t or "normalization" in t):
             return None
-        between.append(nxt.name)
+        chain.append(nxt)
         current = nxt.name
+    if current != output:
+        return None
+    fcs = [i for i, n in enumerate(chain) if "linear" in n.layer.traits]
+    if not fcs:
+        if all(_is_view(n.layer) or "activation" in n.layer.traits for n in chain):
+            return tuple(n.name for n in chain), None
+        return None
+    between = chain[:fcs[0]]
+    if not all(_is_view(n.layer) for n in between):
+        return None  # a norm or an activation would then work on the whole map, not on C values
+    return tuple(n.name for n in between), chain[fcs[0]]
 
 
 def fc_head(model: Model) -> Model:

@@ -127,7 +127,8 @@ def missing_pieces(cls: type) -> list[str]:
         missing.append("traits")  # a frozenset, or a property when one class serves several types
     if not isinstance(cls.__dict__.get("example"), dict):
         missing.append("example")
-    if not (cls.__doc__ or "").strip() or cls.__doc__ is Layer.__doc__:
+    doc = (cls.__doc__ or "").strip()
+    if not doc or doc is Layer.__doc__ or doc.startswith(f"{cls.__name__}("):  # dataclass writes a signature
         missing.append("docstring")
     return missing
 

@@ -144,8 +144,11 @@ def merged_field_steps(d, fields: tuple[ReceptiveField, ...]) -> None:
     """RF of a merge: the largest size and stride over the inputs."""
     for what in ("size", "stride"):
         def per_axis(a: int, sym: dict[str, str], what=what) -> tuple[str, str]:
+            symbol = "r" if what == "size" else "j"
+            if len(fields) == 1:  # a mul whose other inputs are broadcast gates
+                return f"{symbol}_in of the map", str(getattr(fields[0], what)[a])
             vals = ", ".join(str(getattr(f, what)[a]) for f in fields)
-            return f"max over inputs of {'r' if what == 'size' else 'j'}_in", f"max({vals})"
+            return f"max over inputs of {symbol}_in", f"max({vals})"
         d.axes((f"RF {what} h", f"RF {what} w"), (f"rf_{what}_h", f"rf_{what}_w"), per_axis, f"RF {what}")
     if any(f.whole for f in fields):
         d.note("One of its inputs depends on the whole input map, so every output does too "
