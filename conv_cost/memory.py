@@ -209,6 +209,8 @@ def peak_activation_bytes(input_elements: int, nodes: Sequence[TensorNode], *,
             end[name] = time
         name_end[name] = time
 
+    # The output's block lives to the end. The output being the last layer, the reads above already
+    # give this; kept so the rule holds should the output ever be another layer.
     output = nodes[-1].name if nodes else INPUT
     end[owner[output]] = last
     name_end[output] = last

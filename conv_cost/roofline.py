@@ -9,6 +9,7 @@ the exact sum of the layer times; `time_s` is that Fraction rounded once to a fl
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -22,10 +23,12 @@ MEMORY = "memory"
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]{1,3})?|\.[0-9]+([eE][+-]?[0-9]{1,3})?")
 
 
-def parse_rate(text: str | int, what: str) -> Fraction:
+def parse_rate(text: str | int | float, what: str) -> Fraction:
     """A positive decimal as an exact Fraction; ValueError saying what was expected."""
     if type(text) is int:
         value = Fraction(text)
+    elif type(text) is float and math.isfinite(text):
+        value = Fraction(repr(text))  # the decimal the float was written as: 0.1 is 1/10, not 0.1000...0555
     elif isinstance(text, str) and len(text) <= 40 and _DECIMAL.fullmatch(text.strip()):
         value = Fraction(text.strip())
     else:
