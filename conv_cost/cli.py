@@ -12,8 +12,7 @@ from typing import Annotated, NoReturn, Optional
 import typer
 
 from .render import FORMATS
-from .sources import DEFAULT_MAX_BYTES
-from .spec import DEFAULT_MAX_LAYERS
+from .spec.budget import DEFAULT_MAX_BYTES, DEFAULT_MAX_LAYERS
 from .transforms import DEFAULT_REDUCE, TRANSFORMS  # costs nothing: spec already imports graph and layers
 
 app = typer.Typer(
@@ -62,18 +61,26 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load_models(specs: list[str], max_layers: int, texts: dict[str, str] | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES):
-    """Every model of every SPEC; exit 1 with one line per problem, or 2 for an unreadable argument."""
+def read_files(specs: list[str], max_layers: int, max_bytes: int = DEFAULT_MAX_BYTES):
+    """Every SPEC read once, as SpecFiles; their notes on stderr; exit 1 with one line per problem,
+    or 2 for an unreadable argument."""
     from .errors import SpecError
-    from .sources import SourceError, load_sources
+    from .spec import SourceError, read_specs
 
     try:
-        return load_sources(specs, max_layers, texts, max_bytes)
+        files = read_specs(specs, max_layers=max_layers, max_bytes=max_bytes)
     except SourceError as exc:
         fail(f"convcost: error: {exc}", 2)
     except SpecError as exc:
         fail("\n".join([*(str(p) for p in exc.problems), *exc.notes]), 1)
+    notes = [note for f in files for note in f.notes]
+    if notes:
+        sys.stderr.write("".join(f"{note}\n" for note in notes))
+    return files
+
+
+def models_of(files) -> list:
+    return [m for f in files for m in f.models]
 
 
 def color_wanted() -> bool:
@@ -135,14 +142,20 @@ def report(
 ) -> None:
     """Per-layer table and totals of every model in the SPEC files."""
     from .cost import analyze
-    from .render import renderer
+    from .render import renderer, wants_explanations
 
-    texts: dict[str, str] = {}
-    models = load_models(specs, max_layers, texts, max_bytes)
+    files = read_files(specs, max_layers, max_bytes)
+    models = models_of(files)
     reports = [analyze(m) for m in models]
+    name = chosen_format(fmt, as_json)
+    explanations = None
+    if wants_explanations(name):
+        from .explain import explain_model
+
+        explanations = [explain_model(m, r) for m, r in zip(models, reports)]
     color = output is None and color_wanted()
-    deliver(renderer(chosen_format(fmt, as_json), "report")(reports, exact=exact, color=color, models=models,
-                                                            sources=texts), output)
+    deliver(renderer(name, "report")(reports, exact=exact, color=color, files=files, explanations=explanations),
+            output)
 
 
 LayerOpt = Annotated[Optional[str], typer.Option("--layer", "-l", metavar="NAME",
@@ -163,8 +176,8 @@ def explain(
     from .explain import explain_model, select_layer
     from .render import renderer
 
-    texts: dict[str, str] = {}
-    models = load_models(specs, max_layers, texts, max_bytes)
+    files = read_files(specs, max_layers, max_bytes)
+    models = models_of(files)
     explanations = [explain_model(m) for m in models]
     if layer is not None:
         chosen = select_layer(explanations, layer)
@@ -178,7 +191,7 @@ def explain(
             fail(f"convcost: error: no layer named '{layer}' in {', '.join(dict.fromkeys(specs))}{hint}", 2)
         explanations = chosen
     color = output is None and color_wanted()
-    deliver(renderer(chosen_format(fmt, as_json), "explain")(explanations, color=color, sources=texts), output)
+    deliver(renderer(chosen_format(fmt, as_json), "explain")(explanations, color=color, files=files), output)
 
 
 def _flag(name: str, help: str):
@@ -219,10 +232,10 @@ def compare(
         raise typer.BadParameter("give --reduce or --reduce-to, not both", param_hint="'--reduce-to'")
     from .compare import compare_models
     from .errors import SpecError
-    from .render import renderer
+    from .render import renderer, wants_explanations
 
-    texts: dict[str, str] = {}
-    models = load_models(specs, max_layers, texts, max_bytes)
+    files = read_files(specs, max_layers, max_bytes)
+    models = models_of(files)
     chosen = [key for key, wanted in (("remove_bottlenecks", without_bottlenecks),
                                       ("add_bottlenecks", with_bottlenecks or reduce is not None or reduce_to is not None),
                                       ("standard_conv", standard_conv), ("fc_head", fc_head)) if wanted]
@@ -230,9 +243,15 @@ def compare(
         comparison = compare_models(models, chosen or None, reduce=reduce or DEFAULT_REDUCE, reduce_to=reduce_to)
     except SpecError as exc:
         fail("\n".join(str(p) for p in exc.problems), 1)
+    name = chosen_format(fmt, as_json)
+    explanations = None
+    if wants_explanations(name):
+        from .explain import explain_model
+
+        explanations = [explain_model(e.model, e.report) for e in comparison.entries if e.model is not None]
     color = output is None and color_wanted()
-    deliver(renderer(chosen_format(fmt, as_json), "compare")(comparison, exact=exact, by_layer=by_layer,
-                                                             color=color, sources=texts), output)
+    deliver(renderer(name, "compare")(comparison, exact=exact, by_layer=by_layer, color=color, files=files,
+                                      explanations=explanations), output)
 
 
 @app.command()
@@ -249,8 +268,7 @@ def verify(
         version = require_torch()
     except TorchMissing as exc:
         fail(f"convcost: error: {exc}", 2)
-    models = load_models(specs, max_layers, max_bytes=max_bytes)
-    checks = [verify_model(m) for m in models]
+    checks = [verify_model(m) for m in models_of(read_files(specs, max_layers, max_bytes))]
     emit(render_checks(checks, version, verbose))
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
@@ -264,15 +282,13 @@ def check(
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
 ) -> None:
     """Only validate the SPEC files: exit 0, quietly, if all are valid; 1 with every problem if not."""
-    models = load_models(specs, max_layers, max_bytes=max_bytes)
+    files = read_files(specs, max_layers, max_bytes)
     if verbose:
-        per_file: dict[str, list[int]] = {}
-        for m in models:
-            counts = per_file.setdefault(m.source, [0, 0])
-            counts[0] += 1
-            counts[1] += len(m.nodes)
-        emit("".join(f"{src}: ok ({n} model{'s' * (n != 1)}, {k:,} layers)\n"
-                     for src, (n, k) in per_file.items()))
+        lines = []
+        for f in files:
+            n, k = len(f.models), sum(len(m.nodes) for m in f.models)
+            lines.append(f"{f.path}: ok ({n} model{'s' * (n != 1)}, {k:,} layer{'s' * (k != 1)})\n")
+        emit("".join(lines))
 
 
 @app.command()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .graph import Model, infer_shapes
+from .graph import Model, shapes_of
 from .layers import COST_KEYS, Cost, Layer, Shape, channel_role
 from .receptive import ReceptiveField, receptive_fields
 
@@ -46,7 +46,7 @@ def pointwise_role(layer: Layer, in_channels: int) -> str | None:
 
 def analyze(model: Model) -> ModelReport:
     """Count params, buffers, MACs, FLOPs and activations of every layer of a model."""
-    shapes = infer_shapes(model)
+    shapes = shapes_of(model)
     fields = receptive_fields(model, shapes)
     rows = []
     for node in model.nodes:

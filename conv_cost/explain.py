@@ -59,7 +59,8 @@ def row_value(row: LayerRow, key: str) -> int:
     if key.startswith("rf_"):
         rf = row.receptive_field or ReceptiveField()
         pair = rf.size if key.startswith("rf_size") else rf.stride
-        return pair[0] if key.endswith("_h") else pair[1]
+        v = pair[0] if key.endswith("_h") else pair[1]
+        return v if type(v) is int or v.denominator != 1 else int(v)  # a whole Fraction is an int
     return getattr(row.cost, key)
 
 

@@ -1,5 +1,7 @@
 """A printable handout: one self-contained HTML file (inline CSS and SVG, no JavaScript, A4).
 
+The formulas section formats explanations computed before rendering (WANTS_EXPLANATIONS).
+
 Built from small helpers (page shell, tables, bar charts, spec listing) shared by the report,
 the comparison and the derivation pages, so all three have the same look.
 """
@@ -10,10 +12,12 @@ from html import escape
 from typing import Iterable, Sequence
 
 from ..cost import ModelReport
-from ..explain import LayerExplanation, ModelExplanation, explain_model
+from ..explain import LayerExplanation, ModelExplanation
 from .common import (LAYER_COLUMNS, MACS_HEADER, by_layer_cells, compare_cells, compare_keys, compare_title, in_out,
                      layer_cells, number_format, shapes_line, summary_lines, totals_text)
 from .numbers import exact, human, percent, ratio_phrase
+
+WANTS_EXPLANATIONS = True  # the command computes the derivations this format prints
 
 CSS = """
 @page { size: A4; margin: 14mm 13mm 16mm; }
@@ -277,19 +281,17 @@ def formulas_section(explanations: Sequence[ModelExplanation], heading: str, bri
     return "".join(out)
 
 
-def spec_section(sources: dict[str, str] | None, reports: Sequence[ModelReport]) -> str:
+def spec_section(files: Sequence | None, reports: Sequence[ModelReport]) -> str:
     """The YAML text of every spec the reports come from, as written."""
-    if not sources:
-        return ""
-    paths = list(dict.fromkeys(r.source for r in reports if r.source in sources))
-    blocks = "".join(f'<p class="muted">{esc(p)}</p>\n<pre class="spec">{esc(sources[p].rstrip())}</pre>\n'
-                     for p in paths)
+    used = set(r.source for r in reports)
+    blocks = "".join(f'<p class="muted">{esc(f.path)}</p>\n<pre class="spec">{esc(f.text.rstrip())}</pre>\n'
+                     for f in files or () if f.path in used)
     return f'<section class="spec">\n<h2>The spec</h2>\n{blocks}</section>\n' if blocks else ""
 
 
-def spec_heading(sources: dict[str, str] | None, reports: Sequence[ModelReport]) -> tuple[str, str]:
-    """Title and description of the page: the spec file's own `name` and `description` when it is one file."""
-    named = spec_title(sources, reports)
+def spec_heading(files: Sequence | None, reports: Sequence[ModelReport]) -> tuple[str, str]:
+    """Title and description of the page: the spec file's own name and description when it is one file."""
+    named = spec_title(files, reports)
     if named is not None:
         return named
     if len(reports) == 1:
@@ -297,20 +299,13 @@ def spec_heading(sources: dict[str, str] | None, reports: Sequence[ModelReport])
     return ", ".join(r.name for r in reports), ""
 
 
-def spec_title(sources: dict[str, str] | None, reports: Sequence[ModelReport]) -> tuple[str, str] | None:
-    """The `name` and `description` written at the top of the spec, when the reports come from one file."""
-    paths = list(dict.fromkeys(r.source for r in reports))
-    if sources and len(paths) == 1 and paths[0] in sources:
-        import yaml
-
-        try:
-            doc = yaml.safe_load(sources[paths[0]])
-        except yaml.YAMLError:  # the spec was read already; this is only for the title
-            doc = None
-        if isinstance(doc, dict):
-            name, desc = doc.get("name"), doc.get("description")
-            if isinstance(name, str):
-                return name, desc if isinstance(desc, str) else ""
+def spec_title(files: Sequence | None, reports: Sequence[ModelReport]) -> tuple[str, str] | None:
+    """The name and description of the spec file (its top-level keys, else its stem), when the reports come from
+    one file."""
+    paths = set(r.source for r in reports)
+    chosen = [f for f in files or () if f.path in paths]
+    if len(chosen) == 1 and len(paths) == 1:
+        return chosen[0].name, chosen[0].description
     return None
 
 
@@ -348,24 +343,22 @@ def model_section(report: ModelReport, page_description: str, exact_numbers: boo
             + "</section>\n")
 
 
-def render_report(reports: list[ModelReport], *, exact: bool = False, models=None,
-                  sources: dict[str, str] | None = None, **_options) -> str:
-    """The handout: title, spec, then per model totals, table and chart; formulas when `models` are given."""
-    title, description = spec_heading(sources, reports)
-    body = [header(title, description, reports, "Cost report"), spec_section(sources, reports)]
+def render_report(reports: list[ModelReport], *, exact: bool = False, files=None,
+                  explanations: Sequence[ModelExplanation] | None = None, **_options) -> str:
+    """The handout: title, spec, then per model totals, table and chart; formulas when explanations are given."""
+    title, description = spec_heading(files, reports)
+    body = [header(title, description, reports, "Cost report"), spec_section(files, reports)]
     body += [model_section(r, description, exact, len(reports) > 1) for r in reports]
-    if models is not None:
-        explanations = [explain_model(m, r) for m, r in zip(models, reports, strict=True)]
+    if explanations:
         body.append(formulas_section(explanations, "How each number is worked out", brief=True))
     body.append(LEGEND)
     return page(title, "".join(body))
 
 
-def render_explain(explanations: list[ModelExplanation], *, sources: dict[str, str] | None = None,
-                   **_options) -> str:
+def render_explain(explanations: list[ModelExplanation], *, files=None, **_options) -> str:
     reports = [e.report for e in explanations]
-    title, description = spec_heading(sources, reports)
-    body = [header(title, description, reports, "Worked derivation"), spec_section(sources, reports),
+    title, description = spec_heading(files, reports)
+    body = [header(title, description, reports, "Worked derivation"), spec_section(files, reports),
             formulas_section(explanations, "How each number is worked out"), LEGEND]
     return page(title, "".join(body))
 
@@ -524,17 +517,16 @@ COMPARE_LEGEND = (
     "total is 12.1 times this model's; differences under 10% are given in percent.</p>\n")
 
 
-def render_compare(comparison, *, exact: bool = False, by_layer: bool = False,
-                   sources: dict[str, str] | None = None, **_options) -> str:
+def render_compare(comparison, *, exact: bool = False, by_layer: bool = False, files=None,
+                   explanations: Sequence[ModelExplanation] | None = None, **_options) -> str:
     """The comparison handout: title, spec, totals side by side with ratios and the savings in words,
-    the per-layer tables (or the layers lined up), charts on a shared scale, a legend, the formulas."""
-    from ..explain import explain_model
-
+    the per-layer tables (or the layers lined up), charts on a shared scale, a legend, the formulas
+    (explanations of the entries whose graphs are known, in order)."""
     entries = comparison.entries
     reports = [e.report for e in entries]
-    title, description = spec_title(sources, reports) or (compare_title(comparison), "")
+    title, description = spec_title(files, reports) or (compare_title(comparison), "")
     notes = "".join(f'<p class="note">note: {esc(n)}</p>\n' for n in comparison.notes)
-    body = [header(title, description, reports, "Comparison"), spec_section(sources, reports),
+    body = [header(title, description, reports, "Comparison"), spec_section(files, reports),
             f'<section class="side">\n<h2>Side by side: {esc(compare_title(comparison))}</h2>\n',
             model_list(comparison), compare_table(comparison, exact), summary_block(comparison, exact), notes,
             totals_chart(comparison), "</section>\n"]
@@ -545,9 +537,8 @@ def render_compare(comparison, *, exact: bool = False, by_layer: bool = False,
     body.append(layers_chart(comparison))
     # The legend before the formulas: it explains the tables above, and the formulas may fill pages.
     body.append(LEGEND.replace("</section>", COMPARE_LEGEND + "</section>"))
-    known = [e for e in entries if e.model is not None]
-    if known:
-        explanations = [explain_model(e.model, e.report) for e in known]
+    if explanations:
+        known = [e for e in entries if e.model is not None]
         body.append(formulas_section(explanations, "How each number is worked out", brief=True,
                                      titles=[e.name for e in known], skip_repeats=True))
     return page(title, "".join(body))
