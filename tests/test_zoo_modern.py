@@ -80,15 +80,39 @@ def test_output_shape(stem, params, buffers, macs, output):
     assert (out.height, out.width, out.channels) == output
 
 
-@pytest.mark.parametrize("stem", STEMS)
-def test_every_modern_spec_cites_its_source(stem):
+# (spec, the paper's authors and year in the description, its title in the header)
+CITATIONS = [
+    ("mobilenet_v3_large", "Howard et al. 2019", "Searching for MobileNetV3"),
+    ("efficientnet_b0", "Tan & Le 2019", "EfficientNet: Rethinking Model Scaling"),
+    ("shufflenet_v2_x1_0", "Ma et al. 2018", "ShuffleNet V2: Practical Guidelines"),
+    ("convnext_tiny", "Liu et al. 2022", "A ConvNet for the 2020s"),
+    ("densenet121", "Huang et al. 2017", "Densely Connected Convolutional Networks"),
+    ("resnext50_32x4d", "Xie et al. 2017", "Aggregated Residual Transformations"),
+    ("unet", "Ronneberger et al. 2015", "U-Net: Convolutional Networks for Biomedical Image"),
+]
+
+
+@pytest.mark.parametrize(("stem", "authors", "title"), CITATIONS, ids=[c[0] for c in CITATIONS])
+def test_every_modern_spec_cites_its_source(stem, authors, title):
     path = SPECS / f"{stem}.yaml"
     [model] = load_spec(path)
-    assert "et al." in model.description, model.name
+    assert authors in model.description, model.name
     header = path.read_text().split("\nname:")[0]
-    assert "et al." in header, f"{path.name}: the header cites no paper"
-    if stem != "unet":  # U-Net is not in torchvision; its header cites where its count is printed
-        assert "torchvision/models/" in header, f"{path.name}: the header cites no torchvision builder"
+    assert title in header, f"{path.name}: the header does not cite the paper"
+    if stem == "unet":  # not in torchvision: the header cites where its count is printed
+        assert "Chlebus" in header and "31,030,658" in header
+    else:
+        assert f"torchvision/models/{torchvision_file(stem)}" in header, f"{path.name}: no torchvision builder"
+        assert "torchvision" in model.description
+
+
+def torchvision_file(stem: str) -> str:
+    base = stem.split("_")[0].replace("resnext50", "resnet").replace("densenet121", "densenet")
+    return {"mobilenet": "mobilenetv3.py", "shufflenet": "shufflenetv2.py"}.get(base, f"{base}.py")
+
+
+def test_the_citations_cover_the_modern_zoo():
+    assert [c[0] for c in CITATIONS] == STEMS
 
 
 # (spec, torchvision `_ops` in GMACs, decimals printed), from the same weights' meta
