@@ -12,6 +12,7 @@ from typing import Iterable, Sequence
 from ..cost import ModelReport
 from ..explain import LayerExplanation, ModelExplanation, explain_model
 from ..layers import ACTIVATIONS, PASSTHROUGH
+from ..text import inert_lines
 from .common import (LAYER_COLUMNS, MACS_HEADER, by_layer_cells, compare_cells, compare_keys, compare_title, in_out,
                      layer_cells, number_format, shapes_line, summary_lines, totals_text)
 from .numbers import exact, human, percent, ratio_phrase
@@ -108,7 +109,8 @@ CHART_TOP = 30
 
 
 def esc(text: object) -> str:
-    return escape(str(text), quote=True)
+    # Control characters escaped too (\x1b): the page may be read with `cat` as well.
+    return escape(inert_lines(str(text)), quote=True)
 
 
 def page(title: str, body: str) -> str:

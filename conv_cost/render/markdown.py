@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 from ..cost import ModelReport
 from ..explain import ModelExplanation
+from ..text import inert
 from .common import (LAYER_COLUMNS, by_layer_cells, compare_cells, compare_title, equation, in_out, layer_cells,
                      number_format, shapes_line, summary_lines)
+
+
+# Characters that would start raw HTML, an entity, a link or image, a code span or emphasis; an
+# underscore between letters or digits (mobilenet_v1) never does, so it stays as it is.
+_MARKUP = re.compile(r"([\\`*\[\]<&~]|_(?![^\W_])|(?<![^\W_])_)")
+
+
+def literal(words: str) -> str:
+    """Text from the spec (a name, a description, a note quoting names) as literal Markdown: one
+    line, control characters escaped, and `<img onerror=...>` or `[x](javascript:...)` shown as
+    written, never rendered."""
+    return _MARKUP.sub(r"\\\1", inert(" ".join(words.split("\n"))))
 
 
 def cell(text: str) -> str:
@@ -14,7 +29,8 @@ def cell(text: str) -> str:
 
 
 def code(text: str) -> str:
-    """An inline code span that survives backticks inside the text."""
+    """An inline code span that survives backticks inside the text (control characters escaped)."""
+    text = inert(text)
     fence = "`"
     while fence in text:
         fence += "`"
@@ -43,7 +59,7 @@ def report_section(report: ModelReport, exact: bool) -> str:
     # Names go in code spans: '_' and '*' in layer paths are not emphasis.
     rows = [[code(r[0]), *r[1:]] for r in rows]
     total = [f"**{c}**" if c else "" for c in total]
-    return (heading(1, report.name) + "\n" + paragraphs(report.description, in_out(report))
+    return (heading(1, literal(report.name)) + "\n" + paragraphs(literal(report.description), in_out(report))
             + table([c.header for c in LAYER_COLUMNS], [c.align for c in LAYER_COLUMNS], rows + [total]))
 
 
@@ -53,7 +69,7 @@ def render_report(reports: list[ModelReport], *, exact: bool = False, **_options
 
 def explain_section(expl: ModelExplanation) -> str:
     report = expl.report
-    out = [heading(1, report.name), "\n", paragraphs(report.description, in_out(report))]
+    out = [heading(1, literal(report.name)), "\n", paragraphs(literal(report.description), in_out(report))]
     for layer in expl.layers:
         row = layer.row
         out.append(heading(2, f"{code(row.name)} ({row.type}): {layer.summary}"))
@@ -61,7 +77,7 @@ def explain_section(expl: ModelExplanation) -> str:
         out.extend(f"- {code(equation(step))}\n" for step in layer.steps)
         if layer.steps:
             out.append("\n")
-        out.extend(f"> {note}\n\n" for note in layer.notes)
+        out.extend(f"> {literal(note)}\n\n" for note in layer.notes)
     return "".join(out).rstrip("\n") + "\n"
 
 
@@ -74,8 +90,8 @@ def model_list(comparison) -> str:
     lines = []
     for i, e in enumerate(comparison.entries):
         role = " (baseline)" if i == 0 else ""
-        desc = f": {e.report.description}" if e.report.description else ""
-        lines.append(f"- **{e.name}**{role}{desc}; {in_out(e.report)}\n")
+        desc = f": {literal(e.report.description)}" if e.report.description else ""
+        lines.append(f"- **{literal(e.name)}**{role}{desc}; {in_out(e.report)}\n")
     return "".join(lines) + "\n"
 
 
@@ -84,15 +100,17 @@ def render_compare(comparison, *, exact: bool = False, by_layer: bool = False, *
     by_layer, a second table lining up the layers."""
     fmt = number_format(exact)
     headers, aligns, rows = compare_cells(comparison, fmt)
-    out = [heading(1, compare_title(comparison)), "\n", model_list(comparison), table(headers, aligns, rows), "\n"]
-    out.append(paragraphs(*summary_lines(comparison, fmt)))
-    out.extend(f"> note: {note}\n\n" for note in comparison.notes)
+    headers = [literal(h) for h in headers]  # model names
+    out = [heading(1, literal(compare_title(comparison))), "\n", model_list(comparison), table(headers, aligns, rows),
+           "\n"]
+    out.append(paragraphs(*(literal(line) for line in summary_lines(comparison, fmt))))
+    out.extend(f"> note: {literal(note)}\n\n" for note in comparison.notes)
     if by_layer:
         heads, aligns, rows, foot = by_layer_cells(comparison, fmt)
-        rows = [[code(r[0]), *r[1:]] for r in rows]
+        rows = [[code(r[0]), *r[1:-1], literal(r[-1])] for r in rows]  # the last column names models
         foot = [f"**{c}**" if c else "" for c in foot]
         out += [heading(2, "By layer"), "\n",
                 paragraphs("Layers matched by name; `-` where a model has no such layer; the change in MACs is "
                            "against the baseline."),
-                table([f"{m} {label}" if m else label for m, label in heads], aligns, rows + [foot])]
+                table([f"{literal(m)} {label}" if m else label for m, label in heads], aligns, rows + [foot])]
     return "".join(out).rstrip("\n") + "\n"

@@ -6,11 +6,19 @@ _UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 
 def human(n: int) -> str:
-    """160563200 -> '160.56M'; numbers under 1,000 are shown exactly."""
+    """160563200 -> '160.56M'; numbers under 1,000 are shown exactly.
+
+    Integer arithmetic throughout (a float has 16 digits: 10^36 would print as 999...222784.00T);
+    hundredths are rounded half up, as by hand: 39,725 is 39.73K."""
+    if -1000 < n < 1000:
+        return str(n)
+    sign, m = ("-", -n) if n < 0 else ("", n)
     for size, unit in _UNITS:
+        hundredths = (m * 200 + size) // (2 * size)  # round(m * 100 / size), halves up
         # Compare after rounding, so 999,999 is 1.00M rather than 1000.00K.
-        if abs(n) >= 1000 and round(abs(n) / size, 2) >= 1:
-            return f"{n / size:.2f}{unit}"
+        if hundredths >= 100:
+            whole, frac = divmod(hundredths, 100)
+            return f"{sign}{whole}.{frac:02d}{unit}"
     return str(n)
 
 

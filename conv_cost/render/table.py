@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..cost import ModelReport
+from ..text import inert, inert_lines
 from .common import signed as _signed, type_label as _type_label
 from .numbers import exact as exact_number, human, percent, ratio_phrase, summary_sentence
 
@@ -35,10 +36,10 @@ def new_console(color: bool, width: int | None) -> tuple[Console, io.StringIO]:
 
 def model_table(report: ModelReport, exact: bool = False) -> Table:
     fmt = exact_number if exact else human
-    title = Text(report.name, style="bold")
+    title = Text(inert(report.name), style="bold")
     caption = f"input {report.input} -> output {report.output}"
     if report.description:
-        caption = f"{report.description}\n{caption}"
+        caption = f"{inert_lines(report.description)}\n{caption}"
     table = Table(title=title, caption=caption, show_footer=True, title_justify="left", caption_justify="left")
     total = report.totals
     table.add_column("layer", footer="total")
@@ -54,7 +55,7 @@ def model_table(report: ModelReport, exact: bool = False) -> Table:
     for row in report.layers:
         c = row.cost
         field = str(row.receptive_field) if row.receptive_field is not None else ""
-        table.add_row(Text(row.name), row.type, row.role or "", str(row.output), field, fmt(c.params),
+        table.add_row(Text(inert(row.name)), row.type, row.role or "", str(row.output), field, fmt(c.params),
                       fmt(c.macs), fmt(c.flops), f"{percent(c.macs, total.macs):>6} {bar(c.macs, total.macs)}")
     return table
 
@@ -73,13 +74,13 @@ def totals_table(comparison, fmt) -> Table:
     """Rows: output and each cost; one column per model, then a ratio column per non-baseline model."""
     base = comparison.baseline
     others = comparison.entries[1:]
-    title = Text(" vs ".join([f"{base.name} (baseline)"] + [e.name for e in others]), style="bold")
+    title = Text(inert(" vs ".join([f"{base.name} (baseline)"] + [e.name for e in others])), style="bold")
     table = Table(title=title, title_justify="left")
     table.add_column("")
-    table.add_column(base.name, justify="right")
+    table.add_column(inert(base.name), justify="right")
     for e in others:
-        table.add_column(e.name, justify="right")
-        table.add_column(f"vs {base.name}")
+        table.add_column(inert(e.name), justify="right")
+        table.add_column(inert(f"vs {base.name}"))
     keys = [("params", "params"), ("macs", "MACs (multiply-adds)"), ("flops", "FLOPs"), ("activations", "activations")]
     if any(e.totals.buffers for e in comparison.entries):
         keys.insert(1, ("buffers", "buffers"))
@@ -100,21 +101,21 @@ def by_layer_table(comparison, fmt) -> Table:
     table.add_column("layer", footer="total")
     table.add_column("type")
     for e in entries:
-        table.add_column(f"{e.name}\nparams", justify="right", footer=fmt(e.totals.params))
-        table.add_column(f"{e.name}\nMACs (multiply-adds)", justify="right", footer=fmt(e.totals.macs))
+        table.add_column(f"{inert(e.name)}\nparams", justify="right", footer=fmt(e.totals.params))
+        table.add_column(f"{inert(e.name)}\nMACs (multiply-adds)", justify="right", footer=fmt(e.totals.macs))
     for e in entries[1:]:
-        table.add_column(f"{e.name}\nchange in MACs", justify="right",
+        table.add_column(f"{inert(e.name)}\nchange in MACs", justify="right",
                          footer=_signed(e.totals.macs - entries[0].totals.macs, fmt))
     table.add_column("only in")
     for match in comparison.layers:
-        cells = [Text(match.name), _type_label(match.rows)]
+        cells = [Text(inert(match.name)), _type_label(match.rows)]
         for row in match.rows:
             cells += ["-", "-"] if row is None else [fmt(row.cost.params), fmt(row.cost.macs)]
         base_macs = match.rows[0].cost.macs if match.rows[0] else 0
         for row in match.rows[1:]:
             cells.append(_signed((row.cost.macs if row else 0) - base_macs, fmt))
         present = [e.name for e, row in zip(entries, match.rows) if row is not None]
-        cells.append("" if len(present) == len(entries) else ", ".join(present))
+        cells.append("" if len(present) == len(entries) else inert(", ".join(present)))
         table.add_row(*cells)
     return table
 
@@ -126,9 +127,9 @@ def render_compare(comparison, *, exact: bool = False, color: bool = False, widt
     console, buf = new_console(color, width)
     console.print(totals_table(comparison, fmt))
     for e in comparison.entries[1:]:
-        console.print(summary_sentence(e, comparison.baseline, fmt), soft_wrap=True)
+        console.print(inert(summary_sentence(e, comparison.baseline, fmt)), soft_wrap=True)
     for note in comparison.notes:
-        console.print(f"note: {note}", soft_wrap=True)
+        console.print(f"note: {inert(note)}", soft_wrap=True)
     if by_layer:
         console.print()
         console.print(by_layer_table(comparison, fmt))
@@ -149,14 +150,14 @@ def render_explain(explanations, *, color: bool = False, width: int | None = Non
         report = expl.report
         if i:
             console.print()
-        console.print(Text(report.name, style="bold underline"))
+        console.print(Text(inert(report.name), style="bold underline"))
         if report.description:
-            console.print(report.description)
+            console.print(Text(inert_lines(report.description)))
         console.print(f"input {report.input} -> output {report.output}")
         for layer in expl.layers:
             row = layer.row
             console.print()
-            console.print(Text.assemble((row.name, "bold"), f" ({row.type}): {layer.summary}"))
+            console.print(Text.assemble((inert(row.name), "bold"), f" ({row.type}): {layer.summary}"))
             console.print(f"  {shapes_line(row)}")
             for step in layer.steps:
                 console.print(f"  {equation(step)}", soft_wrap=True)
