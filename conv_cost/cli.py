@@ -1,4 +1,5 @@
-"""The `convcost` command line: thin commands over the library; errors to stderr, exit codes 0/1/2."""
+"""The `convcost` command line: thin commands over the library; errors to stderr, exit codes 0/1/2/74
+(docs/limits.md)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ import gc
 import os
 import sys
 from enum import Enum
-from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
 import typer
 
-from .render import FORMATS
+from .output import (EXIT_IO, OutputError, OutputTarget, SignalExit, prepare_output, write_output, write_stderr,
+                     write_stdout)
+from .render import EXTENSIONS, FORMATS
 from .sources import DEFAULT_MAX_BYTES
 from .spec import DEFAULT_MAX_LAYERS
+from .text import inert, inert_lines
 from .transforms import DEFAULT_REDUCE, TRANSFORMS  # costs nothing: spec already imports graph and layers
 
 app = typer.Typer(
@@ -28,7 +31,7 @@ def show_version(value: bool) -> None:
     if value:
         from . import __version__
 
-        sys.stdout.write(f"convcost {__version__}\n")
+        emit(f"convcost {__version__}\n")
         raise typer.Exit()
 
 
@@ -46,11 +49,14 @@ Format = Enum("Format", {name: name for name in FORMATS}, type=str)
 
 SpecArgs = Annotated[list[str], typer.Argument(metavar="SPEC...", help="YAML spec files; '-' reads standard input.",
                                                show_default=False)]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+FormatOpt = Annotated[Optional[Format], typer.Option(
+    "--format", "-f", show_default=False,
+    help=f"Output format; without it, the --output file's extension decides ({' '.join(EXTENSIONS)}), "
+         "else table.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 ExactOpt = Annotated[bool, typer.Option("--exact", help="Exact integers in tables instead of 160.56M.")]
-OutputOpt = Annotated[Optional[Path], typer.Option(
-    "--output", "-o", metavar="FILE", dir_okay=False,
+OutputOpt = Annotated[Optional[str], typer.Option(
+    "--output", "-o", metavar="FILE",
     help="Write the result to FILE (replaced whole, only once the run succeeds) instead of standard output.")]
 MaxLayersOpt = Annotated[int, typer.Option("--max-layers", min=1,
                                            help="Refuse specs that expand to more layers than this.")]
@@ -58,7 +64,7 @@ MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse spe
 
 
 def fail(message: str, code: int) -> NoReturn:
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    write_stderr(inert_lines(message.rstrip("\n")) + "\n")  # no control character reaches the terminal
     raise typer.Exit(code)
 
 
@@ -71,62 +77,54 @@ def load_models(specs: list[str], max_layers: int, texts: dict[str, str] | None 
     try:
         return load_sources(specs, max_layers, texts, max_bytes)
     except SourceError as exc:
-        fail(f"convcost: error: {exc}", 2)
+        fail(f"convcost: error: {exc}", exc.status)
     except SpecError as exc:
         fail("\n".join([*(str(p) for p in exc.problems), *exc.notes]), 1)
 
 
 def color_wanted() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    # NO_COLOR counts only when set and not empty (no-color.org).
+    return sys.stdout is not None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def emit(text: str) -> None:
     # Machine formats must not pass through rich's markup or wrapping.
-    sys.stdout.write(text)
-    sys.stdout.flush()
-
-
-def write_output(text: str, path: Path) -> None:
-    """Write `text` to `path` through a temporary file in the same directory, then rename it:
-    a reader never sees half a file, and a failed run leaves what was there."""
-    import tempfile
-
-    directory = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        fail(f"convcost: error: cannot write '{path}': {exc.strerror or exc}", 2)
+        write_stdout(text)
+    except OutputError as exc:
+        fail(f"convcost: error: {exc}", exc.status)
+
+
+def output_target(output: str | None, specs: list[str]) -> OutputTarget:
+    """Where the result goes, checked before any work: exit 2 for an --output path that cannot be
+    written (or is a SPEC), 74 for a closed standard output."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        # mkstemp makes the file private; give it the mode a plain open() would.
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        fail(f"convcost: error: cannot write '{path}': {exc.strerror or exc}", 2)
+        return prepare_output(output, specs)
+    except OutputError as exc:
+        fail(f"convcost: error: {exc}", exc.status)
 
 
-def deliver(text: str, output: Path | None) -> None:
-    if output is None:
-        emit(text)
-    else:
-        write_output(text, output)
+def deliver(text: str, target: OutputTarget) -> None:
+    try:
+        write_output(target, text)
+    except OutputError as exc:
+        fail(f"convcost: error: {exc}", exc.status)
 
 
-def chosen_format(fmt: Format, as_json: bool) -> str:
-    return "json" if as_json else fmt.value
+def chosen_format(fmt: Format | None, as_json: bool, output: str | None) -> str:
+    """--json, else --format, else the --output file's extension, else table; --json with
+    another --format is a usage error."""
+    if as_json and fmt not in (None, Format.json):
+        raise typer.BadParameter(f"give --json or --format {fmt.value}, not both", param_hint="'--json'")
+    if as_json or fmt is not None:
+        return "json" if as_json else fmt.value
+    return EXTENSIONS.get(os.path.splitext(output or "")[1].lower(), "table")
 
 
 @app.command()
 def report(
     specs: SpecArgs,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     exact: ExactOpt = False,
     max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
@@ -137,12 +135,13 @@ def report(
     from .cost import analyze
     from .render import renderer
 
+    fmt_name = chosen_format(fmt, as_json, output)
+    target = output_target(output, specs)
     texts: dict[str, str] = {}
     models = load_models(specs, max_layers, texts, max_bytes)
     reports = [analyze(m) for m in models]
-    color = output is None and color_wanted()
-    deliver(renderer(chosen_format(fmt, as_json), "report")(reports, exact=exact, color=color, models=models,
-                                                            sources=texts), output)
+    color = target.to_stdout and color_wanted()
+    deliver(renderer(fmt_name, "report")(reports, exact=exact, color=color, models=models, sources=texts), target)
 
 
 LayerOpt = Annotated[Optional[str], typer.Option("--layer", "-l", metavar="NAME",
@@ -153,7 +152,7 @@ LayerOpt = Annotated[Optional[str], typer.Option("--layer", "-l", metavar="NAME"
 def explain(
     specs: SpecArgs,
     layer: LayerOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
@@ -163,6 +162,8 @@ def explain(
     from .explain import explain_model, select_layer
     from .render import renderer
 
+    fmt_name = chosen_format(fmt, as_json, output)
+    target = output_target(output, specs)
     texts: dict[str, str] = {}
     models = load_models(specs, max_layers, texts, max_bytes)
     explanations = [explain_model(m) for m in models]
@@ -175,10 +176,11 @@ def explain(
             examples = ", ".join(f"'{n}'" for n in names[:3])
             hint = did_you_mean(layer, names) or (
                 f"; layers are named by their full path, e.g. {examples}" if names else "; the spec has no layers")
-            fail(f"convcost: error: no layer named '{layer}' in {', '.join(dict.fromkeys(specs))}{hint}", 2)
+            files = ", ".join(inert(s) for s in dict.fromkeys(specs))
+            fail(f"convcost: error: no layer named '{inert(layer)}' in {files}{inert(hint)}", 2)
         explanations = chosen
-    color = output is None and color_wanted()
-    deliver(renderer(chosen_format(fmt, as_json), "explain")(explanations, color=color, sources=texts), output)
+    color = target.to_stdout and color_wanted()
+    deliver(renderer(fmt_name, "explain")(explanations, color=color, sources=texts), target)
 
 
 def _flag(name: str, help: str):
@@ -193,7 +195,7 @@ def _transform_flag(key: str):
 @app.command()
 def compare(
     specs: SpecArgs,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     exact: ExactOpt = False,
     by_layer: _flag("--by-layer", "Also line up the layers the models share, and show where the saving comes from.") = False,
@@ -221,6 +223,8 @@ def compare(
     from .errors import SpecError
     from .render import renderer
 
+    fmt_name = chosen_format(fmt, as_json, output)
+    target = output_target(output, specs)
     texts: dict[str, str] = {}
     models = load_models(specs, max_layers, texts, max_bytes)
     chosen = [key for key, wanted in (("remove_bottlenecks", without_bottlenecks),
@@ -230,9 +234,9 @@ def compare(
         comparison = compare_models(models, chosen or None, reduce=reduce or DEFAULT_REDUCE, reduce_to=reduce_to)
     except SpecError as exc:
         fail("\n".join(str(p) for p in exc.problems), 1)
-    color = output is None and color_wanted()
-    deliver(renderer(chosen_format(fmt, as_json), "compare")(comparison, exact=exact, by_layer=by_layer,
-                                                             color=color, sources=texts), output)
+    color = target.to_stdout and color_wanted()
+    deliver(renderer(fmt_name, "compare")(comparison, exact=exact, by_layer=by_layer, color=color, sources=texts),
+            target)
 
 
 @app.command()
@@ -292,14 +296,18 @@ def main() -> None:
     gc.disable()
     try:
         app()
-    except SystemExit:
+    except (SystemExit, SignalExit):
         raise
+    except OSError as exc:
+        # Reading or writing failed where no command expected it (help into a full disk).
+        write_stderr(f"convcost: error: {exc.strerror or exc}\n")
+        sys.exit(EXIT_IO)
     except KeyboardInterrupt:
-        sys.stderr.write("convcost: interrupted\n")
+        write_stderr("convcost: interrupted\n")
         sys.exit(130)
     except BaseException as exc:  # noqa: BLE001 - the last line of defence for "never a traceback"
         if os.environ.get("CONVCOST_DEBUG"):
             raise
-        sys.stderr.write(f"convcost: internal error: {type(exc).__name__}: {exc}\n"
-                         "Please report this with the spec that caused it (CONVCOST_DEBUG=1 shows the traceback).\n")
+        write_stderr(f"convcost: internal error: {type(exc).__name__}: {exc}\n"
+                     "Please report this with the spec that caused it (CONVCOST_DEBUG=1 shows the traceback).\n")
         sys.exit(1)

@@ -7,31 +7,65 @@ import sys
 from .errors import Problem, SpecError
 from .graph import Model
 from .spec import DEFAULT_MAX_LAYERS, parse_spec
+from .text import inert
 
 STDIN = "-"
 # A written-out 100,000-layer spec is 3-5 MB. Reading YAML takes some 150 bytes of memory per
 # byte of text at worst, so this bound also bounds memory (raise it with --max-bytes).
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+READ_CHUNK = 1 << 20
 
 
 class SourceError(OSError):
-    """A SPEC argument cannot be read at all (missing file, directory): a usage error."""
+    """A SPEC argument cannot be read at all (missing file, directory): a usage error, status 2."""
+
+    status = 2
+
+
+class StdinError(SourceError):
+    """Standard input is closed or fails: a fault of the environment, status 74 (EX_IOERR)."""
+
+    status = 74
+
+
+def read_at_most(fh, limit: int | None) -> bytes:
+    """Up to `limit` bytes of `fh` (all without a limit), read in chunks: a limit of 10^11 bytes
+    allocates nothing up front."""
+    if limit is None:
+        return fh.read()
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = fh.read(min(READ_CHUNK, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_source(arg: str, max_bytes: int | None = None) -> tuple[str, bytes]:
-    """The display path and raw bytes of one SPEC argument; at most max_bytes + 1 bytes are read."""
-    limit = -1 if max_bytes is None else max_bytes + 1  # one byte more tells that the limit is passed
+    """The display path and raw bytes of one SPEC argument; at most max_bytes + 1 bytes are read.
+
+    The display path has its control characters escaped: it goes into every message."""
+    limit = None if max_bytes is None else max_bytes + 1  # one byte more tells that the limit is passed
     if arg == STDIN:
-        return "<stdin>", sys.stdin.buffer.read(limit)
+        if sys.stdin is None:
+            raise StdinError("cannot read '-': standard input is closed")
+        try:
+            return "<stdin>", read_at_most(sys.stdin.buffer, limit)
+        except OSError as exc:
+            raise StdinError(f"cannot read '-': {exc.strerror or exc}") from None
+    shown = inert(arg)
     try:
         with open(arg, "rb") as fh:
-            return arg, fh.read(limit)
+            return shown, read_at_most(fh, limit)
     except FileNotFoundError:
-        raise SourceError(f"cannot read '{arg}': no such file") from None
+        raise SourceError(f"cannot read '{shown}': no such file") from None
     except IsADirectoryError:
-        raise SourceError(f"cannot read '{arg}': it is a directory; give a .yaml file") from None
+        raise SourceError(f"cannot read '{shown}': it is a directory; give a .yaml file") from None
     except OSError as exc:
-        raise SourceError(f"cannot read '{arg}': {exc.strerror or exc}") from None
+        raise SourceError(f"cannot read '{shown}': {exc.strerror or exc}") from None
 
 
 def load_sources(args: list[str], max_layers: int = DEFAULT_MAX_LAYERS,
