@@ -132,19 +132,22 @@ def prepare_output(path: str | None, inputs: Sequence[str] = ()) -> OutputTarget
         if not os.access(path, os.W_OK):
             raise OutputError(f"cannot write '{shown}': permission denied; give a file you may write", EXIT_USAGE)
     real = os.path.realpath(path)  # a symlink's target, created if it does not exist yet
-    directory = os.path.dirname(real) or "."
-    try:
-        _probe_directory(directory, os.path.basename(real))
-        in_place = False
-    except OSError as exc:
-        if st is None or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise OutputError(f"cannot write '{shown}': {exc.strerror}", EXIT_USAGE) from None
-        # The directory takes no new file, but the file may be writable in place, as `>` writes it.
+    # As an editor does: replace the file by a new one only where the new one can keep its owner.
+    # Another user's file (group-writable, or world-writable in a sticky /tmp where a rename
+    # would fail) is written in place, as `>` would write it.
+    in_place = st is not None and os.geteuid() not in (0, st.st_uid)
+    if not in_place:
+        try:
+            _probe_directory(os.path.dirname(real) or ".", os.path.basename(real))
+        except OSError as exc:
+            if st is None or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise OutputError(f"cannot write '{shown}': {exc.strerror}", EXIT_USAGE) from None
+            in_place = True  # the directory takes no new file, but the file itself may be writable
+    if in_place:
         try:
             os.close(os.open(real, os.O_WRONLY))
-        except OSError as exc2:
-            raise OutputError(f"cannot write '{shown}': {exc2.strerror}", EXIT_USAGE) from None
-        in_place = True
+        except OSError as exc:
+            raise OutputError(f"cannot write '{shown}': {exc.strerror}", EXIT_USAGE) from None
     if st is None:
         return OutputTarget(path, real, in_place=in_place)
     return OutputTarget(path, real, stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid), in_place)
@@ -208,12 +211,9 @@ def _write_replacing(target: OutputTarget, text: str) -> None:
 def _keep_mode_and_owner(fd: int, target: OutputTarget) -> None:
     if target.owner is not None and target.owner != (os.geteuid(), os.getegid()):
         try:
-            os.fchown(fd, *target.owner)  # root can; others keep at least the group if they are in it
+            os.fchown(fd, *target.owner)  # root's own; for a user, the file's group if the user is in it
         except PermissionError:
-            try:
-                os.fchown(fd, -1, target.owner[1])
-            except PermissionError:
-                pass
+            pass
     # After chown, which clears the set-user-ID and set-group-ID bits.
     os.fchmod(fd, _new_file_mode() if target.mode is None else target.mode)
 

@@ -395,3 +395,19 @@ def test_prepare_output_for_standard_output(monkeypatch):
     with pytest.raises(OutputError) as exc:
         prepare_output("-")
     assert exc.value.status == 74
+
+
+def test_another_users_writable_file_is_written_in_place_keeping_its_owner(tmp_path, monkeypatch):
+    # A rename would give the file to whoever runs convcost (and fails in a sticky /tmp): an
+    # editor writes such a file in place, and so does convcost.
+    from conv_cost import output
+
+    out = tmp_path / "shared.md"
+    out.write_text("a longer old text than the new one would need to be")
+    monkeypatch.setattr(output.os, "geteuid", lambda: out.stat().st_uid + 1000)
+    target = output.prepare_output(str(out))
+    assert target.in_place
+    inode = out.stat().st_ino
+    output.write_output(target, "new")
+    assert (out.read_text(), out.stat().st_ino) == ("new", inode)
+    assert listing(tmp_path) == ["shared.md"]
