@@ -93,6 +93,18 @@ def _same_input(out: os.stat_result, inputs: Sequence[str]) -> str | None:
     return None
 
 
+def _standard_stream(out: os.stat_result) -> str | None:
+    """'standard output' or 'standard error' when `out` is the file one of them writes to."""
+    for fd, name in ((1, "standard output"), (2, "standard error")):
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+            return name
+    return None
+
+
 def prepare_output(path: str | None, inputs: Sequence[str] = ()) -> OutputTarget:
     """Check before computing that the result can go to `path` ('-' or None: standard output).
 
@@ -120,6 +132,11 @@ def prepare_output(path: str | None, inputs: Sequence[str] = ()) -> OutputTarget
         if kind is not None:
             raise OutputError(f"cannot write '{shown}': it is {kind}, not a file; to write to standard output, "
                               "leave out --output (or give '-o -') and redirect it", EXIT_USAGE)
+        stream = _standard_stream(st)
+        if stream is not None:
+            # `-o /dev/stdout >> log` would replace the log it appends to.
+            raise OutputError(f"cannot write '{shown}': it is {stream}, a file open for appending or writing "
+                              "already; give '-o -' or leave out --output", EXIT_USAGE)
         spec = _same_input(st, inputs)
         if spec is not None:
             what = "standard input" if spec == DASH else f"the SPEC '{inert(spec)}'"
@@ -221,7 +238,8 @@ def _keep_mode_and_owner(fd: int, target: OutputTarget) -> None:
 def _write_in_place(target: OutputTarget, text: str) -> None:
     """Overwrite the file itself (its directory takes no new file): not atomic, as `>` is not."""
     try:
-        with open(target.real, "r+b") as fh:
+        # O_WRONLY: a file may be writable without being readable; it is cut to length once written.
+        with open(os.open(target.real, os.O_WRONLY), "wb") as fh:
             for start in range(0, len(text), CHUNK):
                 fh.write(text[start:start + CHUNK].encode("utf-8", "backslashreplace"))
             fh.truncate()

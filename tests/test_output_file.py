@@ -101,6 +101,20 @@ def test_standard_output_by_its_proc_name_is_refused_when_it_is_a_pipe(tmp_path,
     assert os.path.islink(tmp_path / "stdout")
 
 
+@pytest.mark.parametrize("out", ["stdout", "log.txt"])
+def test_the_file_standard_output_appends_to_is_refused(tmp_path, seed, out):
+    # `convcost report s.yaml -o /dev/stdout >> log.txt` must not replace the log.
+    os.symlink("/proc/self/fd/1", tmp_path / "stdout")
+    log = tmp_path / "log.txt"
+    log.write_text("earlier entries\n")
+    with open(log, "ab") as appending:
+        ran = convcost(["report", "seed.yaml", "-o", out], tmp_path, stdout=appending.fileno())
+    assert ran.returncode == 2
+    assert ran.stderr == error(out, "it is standard output, a file open for appending or writing already; "
+                                    "give '-o -' or leave out --output")
+    assert log.read_text() == "earlier entries\n"
+
+
 def test_a_fifo_is_refused_and_left_alone(tmp_path, seed):
     os.mkfifo(tmp_path / "fifo")
     ran = convcost(["report", "seed.yaml", "-o", "fifo"], tmp_path)
@@ -227,6 +241,18 @@ def test_a_writable_file_in_a_read_only_directory_is_written_in_place(shared_dir
     assert out.read_text() == run_cli(["report", str(SEED), "--format", "markdown"]).stdout
     assert out.stat().st_ino == inode
     assert listing(shared_dir) == ["seed.yaml", "world.md"]
+
+
+def test_a_write_only_file_in_a_read_only_directory_is_written_in_place(shared_dir):
+    out = shared_dir / "drop.md"
+    shared_dir.chmod(0o755)
+    out.write_text("old")
+    out.chmod(0o222)  # writable, not readable
+    shared_dir.chmod(0o555)
+    ran = convcost(["report", "seed.yaml", "-o", "drop.md"], shared_dir, unprivileged=True)
+    assert (ran.returncode, ran.stderr) == (0, "")
+    out.chmod(0o644)
+    assert out.read_text().startswith("# naive\n")
 
 
 def test_a_new_file_in_a_read_only_directory_is_refused_before_any_work(shared_dir):
@@ -411,3 +437,4 @@ def test_another_users_writable_file_is_written_in_place_keeping_its_owner(tmp_p
     output.write_output(target, "new")
     assert (out.read_text(), out.stat().st_ino) == ("new", inode)
     assert listing(tmp_path) == ["shared.md"]
+
