@@ -57,7 +57,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format json."
 ExactOpt = Annotated[bool, typer.Option("--exact", help="Exact integers in tables instead of 160.56M.")]
 OutputOpt = Annotated[Optional[str], typer.Option(
     "--output", "-o", metavar="FILE",
-    help="Write the result to FILE (replaced whole, only once the run succeeds) instead of standard output.")]
+    help="Write the result to FILE (replaced whole, only once the run succeeds; '-' is standard output) "
+         "instead of standard output.")]
 MaxLayersOpt = Annotated[int, typer.Option("--max-layers", min=1,
                                            help="Refuse specs that expand to more layers than this.")]
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse spec files larger than this.")]

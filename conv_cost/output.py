@@ -7,6 +7,7 @@ environment into one line and a documented exit status. The choices are in docs/
 
 from __future__ import annotations
 
+import codecs
 import errno
 import os
 import signal
@@ -236,7 +237,8 @@ def _keep_mode_and_owner(fd: int, target: OutputTarget) -> None:
 
 
 def _write_in_place(target: OutputTarget, text: str) -> None:
-    """Overwrite the file itself (its directory takes no new file): not atomic, as `>` is not."""
+    """Overwrite the file itself (another user's, or in a directory that takes no new file): not atomic,
+    as `>` is not."""
     try:
         # O_WRONLY: a file may be writable without being readable; it is cut to length once written.
         with open(os.open(target.real, os.O_WRONLY), "wb") as fh:
@@ -274,9 +276,11 @@ def write_stdout(text: str) -> None:
             stream.write(text)
         else:
             stream.flush()
-            errors = "backslashreplace" if utf8 else "strict"
+            # Incremental: a codec with a byte order mark (utf-16) writes it once, not once per chunk.
+            codec, errors = ("utf-8", "backslashreplace") if utf8 else (encoding, "strict")
+            encoder = codecs.getincrementalencoder(codec)(errors)
             for start in range(0, len(text), CHUNK):
-                binary.write(text[start:start + CHUNK].encode("utf-8" if utf8 else encoding, errors))
+                binary.write(encoder.encode(text[start:start + CHUNK], start + CHUNK >= len(text)))
         stream.flush()
     except BrokenPipeError:
         _silence_stdout()
@@ -289,8 +293,6 @@ def write_stdout(text: str) -> None:
 
 
 def _is_utf8(encoding: str) -> bool:
-    import codecs
-
     try:
         return codecs.lookup(encoding).name == "utf-8"
     except LookupError:

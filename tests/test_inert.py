@@ -168,7 +168,8 @@ def short(n: int, size: int, unit: str) -> str:
 def test_table_numbers_of_10_to_the_34_are_exact(tmp_path):
     # fc of 99,999,999,999,999,999 units on as many inputs: 10^34 MACs, far past a float's 16 digits.
     n = 99_999_999_999_999_999
-    (tmp_path / "big.yaml").write_text(f"input: [1, 1, {n}]\nlayers: [{{type: fc, name: f, units: {n}, bias: false}}]\n")
+    (tmp_path / "big.yaml").write_text(f"input: [1, 1, {n}]\n"
+                                       f"layers: [{{type: fc, name: f, units: {n}, bias: false}}]\n")
     ran = convcost(["report", "big.yaml"], tmp_path)
     assert ran.returncode == 0, ran.stderr
     macs = n * n
@@ -177,8 +178,8 @@ def test_table_numbers_of_10_to_the_34_are_exact(tmp_path):
     assert "10000000000000000000000.00T" not in ran.stdout  # what float division showed
 
 
-@pytest.mark.parametrize("n", [999, 1000, 39_725, 44_955, 999_994, 999_995, 999_999, 160_563_200, 10**36 + 5 * 10**21,
-                               -6_912, -999, -1_005])
+@pytest.mark.parametrize("n", [999, 1000, 39_725, 44_955, 999_994, 999_995, 999_999, 160_563_200,
+                               10**36 + 5 * 10**21, -6_912, -999, -1_005])
 def test_human_rounds_exact_integers_half_up(n):
     from conv_cost.render.numbers import human
 
@@ -194,7 +195,8 @@ def test_human_rounds_exact_integers_half_up(n):
 
 # ----------------------------------------------------------------------------- format options and colour
 
-@pytest.mark.parametrize("options", [["--json", "--format", "csv"], ["--format", "table", "--json"], ["-f", "html", "--json"]])
+@pytest.mark.parametrize("options", [["--json", "--format", "csv"], ["--format", "table", "--json"],
+                                     ["-f", "html", "--json"]])
 @pytest.mark.parametrize("command", ["report", "compare", "explain"])
 def test_json_with_another_format_is_a_usage_error(tmp_path, command, options):
     (tmp_path / "s.yaml").write_text((SPECS / "seed_bottleneck.yaml").read_text())

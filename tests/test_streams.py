@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 import signal
 import shutil
+import subprocess
 
 import pytest
 
-from .bounded import CLOSED, TIMEOUT, convcost, start
+from .bounded import CLOSED, TIMEOUT, command, convcost, environment, start
 from .conftest import SPECS, run_cli
 
 SEED = SPECS / "seed_bottleneck.yaml"
@@ -92,10 +93,13 @@ def test_a_reader_that_has_gone_ends_it_quietly_by_sigpipe(tmp_path, command):
     assert (ran.returncode, ran.stderr) == (-signal.SIGPIPE, "")  # the shell shows 141, as for `cat`
 
 
+LONG_SPEC = ("input: [8, 8, 8]\nlayers:\n  - {type: repeat, name: r, times: 2000, "
+             "body: [{type: conv, filters: 8, kernel: 3}, {type: relu}]}\n")
+
+
 def test_a_reader_that_stops_early_ends_it_quietly(tmp_path):
     # `convcost explain big.yaml | head -1`, with more output (2 MB) than a pipe holds (64 KiB).
-    (tmp_path / "big.yaml").write_text("input: [8, 8, 8]\nlayers:\n  - {type: repeat, name: r, times: 2000, "
-                                       "body: [{type: conv, filters: 8, kernel: 3}, {type: relu}]}\n")
+    (tmp_path / "big.yaml").write_text(LONG_SPEC)
     p = start(["explain", "big.yaml"], tmp_path)
     first = p.stdout.readline()
     p.stdout.close()
@@ -121,6 +125,18 @@ def test_an_ascii_standard_output_takes_what_it_can_encode(tmp_path, seed, fmt):
     ran = convcost(["report", "seed.yaml", "--format", fmt], tmp_path, env={"PYTHONIOENCODING": "ascii"})
     assert ran.returncode == 0
     assert ran.stdout == convcost(["report", "seed.yaml", "--format", fmt], tmp_path).stdout
+
+
+def test_an_encoding_with_a_byte_order_mark_writes_it_once(tmp_path, seed):
+    # The result is encoded in pieces; a stateful codec must still make one well-formed stream.
+    (tmp_path / "big.yaml").write_text(LONG_SPEC)  # its explanation is two pieces long
+    p = subprocess.run(command(["explain", "big.yaml"]), cwd=tmp_path, capture_output=True, timeout=TIMEOUT,
+                       env=environment({"PYTHONIOENCODING": "utf-16"}))
+    assert p.returncode == 0
+    text = convcost(["explain", "big.yaml"], tmp_path).stdout
+    assert len(text) > 1024 * 1024  # more than one piece
+    assert p.stdout.count(b"\xff\xfe") == 1
+    assert p.stdout.decode("utf-16") == text
 
 
 def test_an_output_file_is_utf8_whatever_the_locale(tmp_path, seed):
