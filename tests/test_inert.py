@@ -41,11 +41,19 @@ TEXT_FORMATS = ["table", "markdown", "csv", "html"]
 
 
 @pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_no_control_character_reaches_the_terminal(hostile, fmt):
+    ran = convcost(["report", "h.yaml", "--format", fmt], hostile)
+    assert ran.returncode == 0, ran.stderr
+    assert RAW_CONTROL.search(ran.stdout.replace("\r\n", "\n")) is None
+    assert "\\x1b[31mred" in ran.stdout
+
+
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
 @pytest.mark.parametrize("command", [["report"], ["compare"], ["compare", "--by-layer"], ["explain"]])
 def test_no_control_character_reaches_the_reader(hostile, fmt, command):
-    ran = convcost([*command, "h.yaml", "--format", fmt], hostile)
-    assert ran.returncode == 0, ran.stderr
-    text = ran.stdout.replace("\r\n", "\n") if fmt == "csv" else ran.stdout
+    result = run_cli([*command, "h.yaml", "--format", fmt], cwd=hostile)
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
     assert RAW_CONTROL.search(text) is None, RAW_CONTROL.search(text)
     assert "\\x07" in text and "pwned" in text  # escaped, so still readable
     if command != ["compare"]:  # the others show the layers
@@ -54,7 +62,7 @@ def test_no_control_character_reaches_the_reader(hostile, fmt, command):
 
 @pytest.mark.parametrize("fmt", TEXT_FORMATS)
 def test_no_control_character_in_a_file_either(hostile, fmt):
-    assert convcost(["compare", "h.yaml", "--format", fmt, "-o", "out"], hostile).returncode == 0
+    assert run_cli(["compare", "h.yaml", "--format", fmt, "-o", "out"], cwd=hostile).exit_code == 0
     text = (hostile / "out").read_text(encoding="utf-8").replace("\r\n", "\n")
     assert RAW_CONTROL.search(text) is None
 
@@ -195,15 +203,22 @@ def test_human_rounds_exact_integers_half_up(n):
 
 # ----------------------------------------------------------------------------- format options and colour
 
+def test_json_with_csv_is_a_usage_error(tmp_path):
+    # `--json --format csv` used to give JSON silently.
+    (tmp_path / "s.yaml").write_text((SPECS / "seed_bottleneck.yaml").read_text())
+    ran = convcost(["report", "s.yaml", "--json", "--format", "csv"], tmp_path)
+    assert (ran.returncode, ran.stdout) == (2, "")
+    assert "give --json or --format csv, not both" in ran.stderr
+
+
 @pytest.mark.parametrize("options", [["--json", "--format", "csv"], ["--format", "table", "--json"],
                                      ["-f", "html", "--json"]])
 @pytest.mark.parametrize("command", ["report", "compare", "explain"])
-def test_json_with_another_format_is_a_usage_error(tmp_path, command, options):
-    (tmp_path / "s.yaml").write_text((SPECS / "seed_bottleneck.yaml").read_text())
-    ran = convcost([command, "s.yaml", *options], tmp_path)
-    assert (ran.returncode, ran.stdout) == (2, "")
+def test_json_with_another_format_is_a_usage_error(command, options):
+    result = run_cli([command, str(SPECS / "seed_bottleneck.yaml"), *options])
+    assert (result.exit_code, result.stdout) == (2, "")
     fmt = options[options.index("--format") + 1] if "--format" in options else options[options.index("-f") + 1]
-    assert f"give --json or --format {fmt}, not both" in ran.stderr
+    assert f"give --json or --format {fmt}, not both" in result.stderr
 
 
 def test_json_twice_over_is_fine():

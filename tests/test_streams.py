@@ -100,12 +100,12 @@ LONG_SPEC = ("input: [8, 8, 8]\nlayers:\n  - {type: repeat, name: r, times: 2000
 def test_a_reader_that_stops_early_ends_it_quietly(tmp_path):
     # `convcost explain big.yaml | head -1`, with more output (2 MB) than a pipe holds (64 KiB).
     (tmp_path / "big.yaml").write_text(LONG_SPEC)
-    p = start(["explain", "big.yaml"], tmp_path)
+    p = start(["explain", "big.yaml", "-f", "markdown"], tmp_path)
     first = p.stdout.readline()
     p.stdout.close()
     err = p.stderr.read()
     p.wait(timeout=TIMEOUT)
-    assert first == b"big\n"
+    assert first == b"# big\n"
     assert (p.returncode, err) == (-signal.SIGPIPE, b"")
 
 
@@ -130,10 +130,10 @@ def test_an_ascii_standard_output_takes_what_it_can_encode(tmp_path, seed, fmt):
 def test_an_encoding_with_a_byte_order_mark_writes_it_once(tmp_path, seed):
     # The result is encoded in pieces; a stateful codec must still make one well-formed stream.
     (tmp_path / "big.yaml").write_text(LONG_SPEC)  # its explanation is two pieces long
-    p = subprocess.run(command(["explain", "big.yaml"]), cwd=tmp_path, capture_output=True, timeout=TIMEOUT,
-                       env=environment({"PYTHONIOENCODING": "utf-16"}))
+    p = subprocess.run(command(["explain", "big.yaml", "-f", "markdown"]), cwd=tmp_path, capture_output=True,
+                       timeout=TIMEOUT, env=environment({"PYTHONIOENCODING": "utf-16"}))
     assert p.returncode == 0
-    text = convcost(["explain", "big.yaml"], tmp_path).stdout
+    text = run_cli(["explain", "big.yaml", "-f", "markdown"], cwd=tmp_path).stdout
     assert len(text) > 1024 * 1024  # more than one piece
     assert p.stdout.count(b"\xff\xfe") == 1
     assert p.stdout.decode("utf-16") == text
