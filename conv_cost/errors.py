@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from .text import inert
+
 MAX_PROBLEMS = 20
 
 
@@ -18,9 +20,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        # One problem, one line, whatever characters a quoted name brought in.
-        message = self.message.replace("\n", "\\n").replace("\r", "\\r")
-        return f"{self.path}:{self.line}:{self.col}: error: {message}"
+        # One problem, one line, whatever characters a quoted name or the file's name brought in.
+        return f"{inert(self.path)}:{self.line}:{self.col}: error: {inert(self.message)}"
 
 
 class SpecError(Exception):
