@@ -16,7 +16,7 @@ from .memory import DTYPES
 from .output import (EXIT_IO, OutputError, OutputTarget, SignalExit, prepare_output, write_output, write_stderr,
                      write_stdout)
 from .render import EXTENSIONS, FORMATS
-from .spec.budget import DEFAULT_MAX_BYTES, DEFAULT_MAX_LAYERS
+from .spec.budget import DEFAULT_MAX_BYTES, DEFAULT_MAX_LAYERS, MAX_EXPLAINED
 from .text import inert, inert_lines
 from .transforms import DEFAULT_REDUCE, TRANSFORMS  # costs nothing: spec already imports graph and layers
 
@@ -283,7 +283,7 @@ def explain(
 ) -> None:
     """How each layer's output shape, costs, bytes and receptive field follow from its inputs, step by step."""
     from .cost import analyze
-    from .explain import explain_model, select_layer
+    from .explain import explain_model
     from .render import renderer
 
     name = chosen_format(fmt, as_json, output)
@@ -291,7 +291,11 @@ def explain(
     settings = run_settings(dtype, batch, device, peak_tflops, bandwidth_gbs)
     files = read_files(specs, max_layers, max_bytes)
     models = models_of(files, input_)
-    explanations = [explain_model(m, analyze(m, settings)) for m in models]
+    layers = sum(len(m.nodes) for m in models)
+    if layer is None and layers > MAX_EXPLAINED:
+        fail(f"convcost: error: explain derives at most {MAX_EXPLAINED:,} layers in one run, and these specs have "
+             f"{layers:,}; pick one with --layer NAME, or use convcost report for the counts", 2)
+    only = None
     if layer is not None:
         from .errors import did_you_mean
         from .explain import layer_matches
@@ -308,7 +312,9 @@ def explain(
                 f"; layers are named by their full path, e.g. {examples}" if names else "; the spec has no layers")
             files = ", ".join(inert(s) for s in dict.fromkeys(specs))
             fail(f"convcost: error: no layer named '{inert(layer)}' in {files}{inert(hint)}", 2)
-        explanations = select_layer(explanations, found[0])
+        only = found[0]
+        models = [m for m in models if any(n.name == only for n in m.nodes)]
+    explanations = [explain_model(m, analyze(m, settings), only) for m in models]
     color = target.to_stdout and color_wanted()
     deliver(renderer(name, "explain")(explanations, color=color, files=files, exact=exact, **view_options(target)),
             target)

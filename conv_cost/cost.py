@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .graph import INPUT, Model, shapes_of
-from .layers import COST_KEYS, Cost, Layer, Shape, channel_role
-from .memory import DTYPES, LayerBytes, Peak, TensorNode, TotalBytes, layer_bytes, peak_activation_bytes, total_bytes
+from .layers import Cost, Layer, Shape, channel_role
+from .memory import DTYPES, LayerBytes, Peak, TensorNode, TotalBytes, counted_bytes, peak_activation_bytes, total_bytes
 from .receptive import ReceptiveField, receptive_fields
 
 
@@ -99,18 +99,25 @@ def analyze(model: Model, settings: Settings = DEFAULT_SETTINGS) -> ModelReport:
         from .roofline import layer_time, model_time
     rows = []
     tensors = []
+    params = buffers = macs = flops = activations = 0
     for node in model.nodes:
         layer = node.layer
         ins = tuple([shapes[i] for i in node.inputs])
         out = shapes[node.name]
         one = layer.cost(ins, out)
-        moved = layer_bytes(params=one.params, buffers=one.buffers, input_elements=[s.elements for s in ins],
-                            output_elements=out.elements, flops=one.flops, bytes_per_element=b, batch=n)
+        elements = out.elements
+        moved = counted_bytes(one.params, one.buffers, sum([s.elements for s in ins]), elements, one.flops, b, n)
         time = layer_time(moved.flops, moved.moved_bytes, roofline) if roofline is not None else None
-        rows.append(LayerRow(node.name, layer.type, node.inputs, ins, out, scaled(one, n),
+        cost = scaled(one, n)
+        params += cost.params
+        buffers += cost.buffers
+        macs += cost.macs
+        flops += cost.flops
+        activations += cost.activations
+        rows.append(LayerRow(node.name, layer.type, node.inputs, ins, out, cost,
                              pointwise_role(layer, ins[0].channels), fields[node.name], layer, one, moved, time))
-        tensors.append(TensorNode(node.name, node.inputs, out.elements, "view" in layer.traits))
-    totals = Cost(*(sum(getattr(r.cost, k) for r in rows) for k in COST_KEYS))
+        tensors.append(TensorNode(node.name, node.inputs, elements, "view" in layer.traits))
+    totals = Cost(params, buffers, macs, flops, activations)
     peak = peak_activation_bytes(shapes[INPUT].elements, tensors, bytes_per_element=b, batch=n)
     total_time = memory_time = None
     if roofline is not None:

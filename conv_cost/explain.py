@@ -97,15 +97,19 @@ def total_value(report: ModelReport, key: str):
     return getattr(report.totals, key)
 
 
-def explain_model(model: Model, report: ModelReport | None = None) -> ModelExplanation:
-    """Explain every layer of `model` (analysed here unless its report is given)."""
+def explain_model(model: Model, report: ModelReport | None = None, only: str | None = None) -> ModelExplanation:
+    """Explain every layer of `model` (analysed here unless its report is given), or only the layer `only`
+    (then without the model's totals)."""
     from .transforms import find_bottlenecks
 
     report = report or analyze(model)
     bottlenecks = {b.reduce: b.conv for b in find_bottlenecks(model)}
     fields = {INPUT: ReceptiveField(), **{r.name: r.receptive_field or ReceptiveField() for r in report.layers}}
+    rows = report.layers if only is None else [r for r in report.layers if r.name == only]
     layers = tuple(explain_layer(row, tuple([fields[i] for i in row.inputs]), bottlenecks.get(row.name),
-                                 report.settings) for row in report.layers)
+                                 report.settings) for row in rows)
+    if only is not None:
+        return ModelExplanation(report, layers)
     totals, notes = explain_totals(report)
     return ModelExplanation(report, layers, totals, notes)
 
@@ -253,13 +257,3 @@ def layer_matches(names, wanted: str) -> list[str]:
     if wanted in names:
         return [wanted]
     return [n for n in names if n.endswith("/" + wanted)]
-
-
-def select_layer(explanations: list[ModelExplanation], name: str) -> list[ModelExplanation]:
-    """Keep only the layer `name` (a full path) of each model that has it (models without it are left out)."""
-    out = []
-    for e in explanations:
-        kept = tuple(layer for layer in e.layers if layer.row.name == name)
-        if kept:
-            out.append(ModelExplanation(e.report, kept))
-    return out

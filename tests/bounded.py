@@ -28,11 +28,11 @@ class Ran:
 
 
 def limits(fsize: int | None = None, unprivileged: bool = False, ignore: tuple[int, ...] = (),
-           close: tuple[int, ...] = ()) -> Callable[[], None]:
+           close: tuple[int, ...] = (), memory: int = GiB) -> Callable[[], None]:
     """What the child does before exec: limit memory (and file size), give up root's power over
     file modes, ignore signals, close standard descriptors."""
     def prepare() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (GiB, GiB))
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         if fsize is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
         if unprivileged and os.geteuid() == 0:
@@ -82,16 +82,16 @@ def environment(env: dict[str, str] | None) -> dict[str, str]:
 
 def convcost(args: list[str], cwd, *, stdin: bytes | str | int | None = b"", stdout: str | int = "pipe",
              env: dict[str, str] | None = None, fsize: int | None = None, unprivileged: bool = False,
-             ignore: tuple[int, ...] = ()) -> Ran:
+             ignore: tuple[int, ...] = (), memory: int = GiB, timeout: float = TIMEOUT) -> Ran:
     """Run convcost to the end; stdin: bytes, a descriptor or CLOSED; stdout: "pipe", a descriptor or CLOSED.
 
     A traceback or an 'internal error' fails the calling test."""
     close = tuple(fd for fd, how in ((0, stdin), (1, stdout)) if how == CLOSED)
-    p = subprocess.run(command(args), cwd=cwd, env=environment(env), timeout=TIMEOUT,
+    p = subprocess.run(command(args), cwd=cwd, env=environment(env), timeout=timeout,
                        input=stdin if isinstance(stdin, bytes) else None,
                        stdin=None if isinstance(stdin, bytes) else (subprocess.DEVNULL if stdin == CLOSED else stdin),
                        stdout=subprocess.PIPE if stdout in ("pipe", CLOSED) else stdout, stderr=subprocess.PIPE,
-                       preexec_fn=limits(fsize, unprivileged, ignore, close))
+                       preexec_fn=limits(fsize, unprivileged, ignore, close, memory))
     out = (p.stdout or b"").decode("utf-8", "replace")
     err = p.stderr.decode("utf-8", "replace")
     assert "Traceback" not in err and "internal error" not in err, err

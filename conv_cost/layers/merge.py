@@ -12,10 +12,13 @@ from .base import Cost, Layer, LayerEntry, ReceptiveField, Shape, merged_field
 from .window import hwc, merged_field_steps
 
 
+SHOWN_INPUTS = 6  # a message quotes this many inputs, then says how many more: one short line
+
+
 def describe(inputs: tuple[Shape, ...], names: tuple[str, ...] | None) -> str:
-    if names is None:
-        return ", ".join(str(s) for s in inputs)
-    return ", ".join(f"{n} {s}" for n, s in zip(names, inputs))
+    shown = [str(s) if names is None else f"{n} {s}" for n, s in zip(names or inputs, inputs[:SHOWN_INPUTS])]
+    more = len(inputs) - SHOWN_INPUTS
+    return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
 
 
 def add_hint(inputs: tuple[Shape, ...]) -> str:

@@ -275,6 +275,9 @@ FORMULAS_INTRO = (
     "p padding; r and j: receptive field size and stride (r_in, j_in those of the input).</p>\n")
 
 
+NAMED = 50  # layers named in one sentence of the handout; the rest are counted
+
+
 def _is_simple(layer) -> bool:
     """Shape-preserving, no params, no MACs: an activation or a free layer such as dropout."""
     t = layer.traits
@@ -292,20 +295,24 @@ def formulas_section(explanations: Sequence[ModelExplanation], heading: str, bri
         if len(explanations) > 1:
             out.append(f"<h3>{esc(title)}</h3>\n")
         simple = [layer for layer in expl.layers if brief and _is_simple(layer.row.layer)]
+        skipped = {id(layer) for layer in simple}  # a set: `in` on the list made this quadratic
         repeats: dict[str, list[str]] = {}
         for layer in expl.layers:
-            if layer in simple:
+            if id(layer) in skipped:
                 continue
-            if skip_repeats and layer in seen:
-                repeats.setdefault(seen[layer], []).append(layer.row.name)
-                continue
-            seen.setdefault(layer, title)
+            if skip_repeats:
+                if layer in seen:
+                    repeats.setdefault(seen[layer], []).append(layer.row.name)
+                    continue
+                seen.setdefault(layer, title)
             out.append(steps_block(layer))
         for first, names in repeats.items():
-            listed = ", ".join(f"<code>{esc(n)}</code>" for n in names)
+            listed = ", ".join(f"<code>{esc(n)}</code>" for n in names[:NAMED])
+            listed += f" and {len(names) - NAMED:,} more" if len(names) > NAMED else ""
             out.append(f'<p class="note">Worked out as in {esc(first)} above: {listed}.</p>\n')
         if simple:
-            names = ", ".join(f"<code>{esc(layer.row.name)}</code>" for layer in simple)
+            names = ", ".join(f"<code>{esc(layer.row.name)}</code>" for layer in simple[:NAMED])
+            names += f" and {len(simple) - NAMED:,} more" if len(simple) > NAMED else ""
             out.append(f'<p class="note">Not worked out here: {names}. They keep their input\'s shape and have '
                        "no params and no MACs; an activation costs 1 FLOP per element (convcost explain "
                        "shows every layer).</p>\n")

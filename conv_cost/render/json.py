@@ -74,8 +74,19 @@ def model_dict(report: ModelReport) -> dict:
         "totals": totals_dict(report),
         "peak": {"bytes": report.peak.bytes, "layer": report.peak.layer_name,
                  "live": [{"tensor": t.name, "bytes": t.bytes, "views": list(t.views)} for t in report.peak.live]},
-        "layers": [layer_dict(r) for r in report.layers],
+        "layers": LazyRows(report.layers, layer_dict),
     }
+
+
+class LazyRows:
+    """A list of flat objects made one at a time as they are written: a million layer dicts are
+    never held at once, only their lines."""
+
+    __slots__ = ("items", "to_dict")
+
+    def __init__(self, items, to_dict):
+        self.items = items
+        self.to_dict = to_dict
 
 
 def group_dict(g) -> dict:
@@ -115,12 +126,18 @@ _LINE = json.JSONEncoder(ensure_ascii=False)  # one encoder for every line: buil
 
 def _dumps(data: object, indent: str) -> str:
     inner = indent + "  "
+    if isinstance(data, LazyRows):
+        if not data.items:
+            return "[]"
+        encode, to_dict = _LINE.encode, data.to_dict
+        return "[\n" + ",\n".join([inner + encode(to_dict(x)) for x in data.items]) + f"\n{indent}]"
     if isinstance(data, dict) and data and not all(isinstance(v, (int, float, str)) for v in data.values()):
         items = [f"{inner}{json.dumps(k)}: {_dumps(v, inner)}" for k, v in data.items()]
         return "{\n" + ",\n".join(items) + f"\n{indent}}}"
     if isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
         # Rows of one list have one shape: the first tells whether they hold lists of objects.
-        if any(isinstance(v, list) and any(isinstance(i, dict) for i in v) for v in data[0].values()):
+        if any(isinstance(v, LazyRows) or isinstance(v, list) and any(isinstance(i, dict) for i in v)
+               for v in data[0].values()):
             items = [inner + _dumps(x, inner) for x in data]
         else:
             encode = _LINE.encode
@@ -185,10 +202,15 @@ def explain_dict(explanations) -> dict:
     return {"schema": EXPLAIN_SCHEMA, "models": [
         {"name": e.report.name, "description": e.report.description, "settings": settings_dict(e.report),
          "totals": totals_dict(e.report),
-         "layers": [{**layer_dict(layer.row), "summary": layer.summary,
-                     "steps": [step_dict(s) for s in layer.steps], "notes": list(layer.notes)} for layer in e.layers],
+         "layers": LazyRows(e.layers, explained_layer_dict),
          "total_steps": [step_dict(s) for s in e.totals], "total_notes": list(e.total_notes)}
         for e in explanations]}
+
+
+def explained_layer_dict(layer) -> dict:
+    """A layer as in convcost.report/1, with its summary, steps and notes: one line per layer."""
+    return {**layer_dict(layer.row), "summary": layer.summary, "steps": [step_dict(s) for s in layer.steps],
+            "notes": list(layer.notes)}
 
 
 def render_explain(explanations, **_options) -> str:

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 DEFAULT_MAX_LAYERS = 1_000_000  # layers after expansion, all models of a file together (--max-layers)
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024  # a spec file (--max-bytes); reading YAML takes ~150 bytes a byte
+INPUTS_PER_LAYER = 4  # inputs read by all layers together: at most 4 x --max-layers (an add of 10,000 inputs
+#                       repeated a million times would take minutes and gigabytes)
+MAX_EXPLAINED = 100_000  # layers `explain` derives in one run without --layer (~6 s, 0.7 GB; each
+#                          layer is a dozen lines of derivation)
+MAX_MODELS = 10_000  # models in one file; every model is a table, a column of a comparison
 MAX_DEPTH = 100  # YAML nesting levels; Python recursion stays far below its limit
 MAX_NESTING = 50  # blocks and templates inside each other
 MAX_INT_DIGITS = 18  # integers below 10**18: exact counts stay small enough to print

@@ -12,7 +12,7 @@ from ..errors import LayerError, SpecError, did_you_mean
 from ..graph import INPUT, MAX_ELEMENTS, Model, Node, validate
 from ..layers import ALIASES, LAYERS, Shape, make_layer, spec_keys
 from ..layers.base import key_choices
-from .budget import MAX_NESTING, MAX_PATH
+from .budget import INPUTS_PER_LAYER, MAX_MODELS, MAX_NESTING, MAX_PATH
 from .expr import Substituter
 from .grammar import BLOCKS, COMMON_KEYS, MODEL_KEYS, TEMPLATE_KEYS, TOP_KEYS
 from .problems import Abort, Problems, count_of_layers, describe, short
@@ -97,8 +97,11 @@ class SpecReader(ValueReader):
         self.title = ""  # the file's name: its top-level `name`, or its stem
         self.description = ""  # its top-level `description`
         self.templates: dict[str, Template] = {}
+        self.made: dict[tuple, object] = {}  # (type, key values) -> the layer, made once
         self.nodes: list[Node] = []
         self.node_count = 0  # over all models of the file: the layer limit bounds the whole file
+        self.input_count = 0  # inputs read by those layers: the work grows with layers x inputs
+        self.max_inputs = INPUTS_PER_LAYER * max_layers
         self.models_read = 0
         self.expanding: list[str] = []
         self.nesting = 0  # layer lists being expanded inside each other
@@ -144,6 +147,10 @@ class SpecReader(ValueReader):
                 self.expect_str(top["name"], "'name'")
             if "description" in top:
                 self.expect_str(top["description"], "'description'")
+            if len(items) > MAX_MODELS:
+                self.error(top["models"], f"'models' lists {len(items):,} models; a file has at most {MAX_MODELS:,} "
+                                          "(a comparison of more is no longer readable); split the file")
+                return []
             models = []
             seen: dict[str, int] = {}
             for i, item in enumerate(items, 1):
@@ -392,12 +399,21 @@ class SpecReader(ValueReader):
 
     def add_node(self, node: Node) -> None:
         self.node_count += 1
+        self.input_count += len(node.inputs)
         if self.node_count > self.max_layers:
             what = "the model expands" if not self.models_read else "the models of this spec expand together"
             self.error((node.line, node.col), f"{what} to more than {self.max_layers:,} layers; "
                                               "reduce 'times' in repeats or raise --max-layers")
             raise Abort
+        if self.input_count > self.max_inputs:
+            self.too_many_inputs((node.line, node.col))
         self.nodes.append(node)
+
+    def too_many_inputs(self, at, detail: str = "") -> NoReturn:
+        self.error(at, f"the layers of this spec read more than {self.max_inputs:,} inputs in total{detail} "
+                       f"({INPUTS_PER_LAYER} per layer of --max-layers); merge fewer inputs per layer, reduce "
+                       "'times' in repeats, or raise --max-layers")
+        raise Abort
 
     def too_many_layers(self, at: Y, subject: str, detail: str = "") -> NoReturn:
         together = " with the models before it" if self.models_read else ""
@@ -484,11 +500,16 @@ class SpecReader(ValueReader):
             return
         if inputs is None or not full or INVALID in values.values():
             return
-        try:
-            layer = make_layer(canon, **values)
-        except LayerError as exc:  # keys that do not fit together (upsample's scale and size, say)
-            self.error(y, f"{label}: {exc}")
-            return
+        made = (canon, *values.items())
+        layer = self.made.get(made)
+        if layer is None:
+            try:
+                layer = make_layer(canon, **values)
+            except LayerError as exc:  # keys that do not fit together (upsample's scale and size, say)
+                self.error(y, f"{label}: {exc}")
+                return
+            # Layers are frozen values: a repeated body shares one object per distinct layer.
+            self.made[made] = layer
         self.add_node(Node(full, layer, inputs, y.line, y.col, named))
 
     def block_list(self, y: Y, key: str, label: str, required: bool = True) -> Y | None:
@@ -567,7 +588,7 @@ class SpecReader(ValueReader):
             self.too_many_layers(y, label, f" ({times:,} times a body of at least {count_of_layers(at_least)})")
         current = source
         for i in range(1, times + 1):
-            before, nodes_before = len(self.problems), self.node_count
+            before, nodes_before, inputs_before = len(self.problems), self.node_count, self.input_count
             current = self.expand_list(body, Scope(f"{full}/{i}/", current, scope), f"'body' of '{full}'")
             if len(self.problems) > before:
                 break  # the same body would report the same problems again
@@ -577,6 +598,9 @@ class SpecReader(ValueReader):
             if i == 1 and self.node_count + made * (times - 1) > self.max_layers:
                 # Every round makes as many layers as the first: stop now, not a million layers later.
                 self.too_many_layers(y, label, f" ({times:,} times a body of {count_of_layers(made)})")
+            read = self.input_count - inputs_before
+            if i == 1 and self.input_count + read * (times - 1) > self.max_inputs:
+                self.too_many_inputs((y.line, y.col), f" ({times:,} times a body reading {read:,})")
         return current
 
     def add_template(self, y: Y, tpl: Template, full: str, inputs: tuple[str, ...] | None,
