@@ -44,7 +44,8 @@ def convcost(
 Format = Enum("Format", {name: name for name in FORMATS}, type=str)
 
 
-SpecArgs = Annotated[list[str], typer.Argument(metavar="SPEC...", help="YAML spec files; '-' reads standard input.",
+SpecArgs = Annotated[list[str], typer.Argument(metavar="SPEC...", help="YAML spec files or ONNX models (.onnx); "
+                                                                      "'-' reads standard input.",
                                                show_default=False)]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
@@ -273,6 +274,27 @@ def check(
             counts[1] += len(m.nodes)
         emit("".join(f"{src}: ok ({n} model{'s' * (n != 1)}, {k:,} layers)\n"
                      for src, (n, k) in per_file.items()))
+
+
+@app.command("import")
+def import_onnx(
+    model: Annotated[str, typer.Argument(metavar="MODEL.onnx", help="An ONNX model (needs the onnx extra).",
+                                         show_default=False)],
+    max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+    output: OutputOpt = None,
+) -> None:
+    """Write the spec of an ONNX model, one line per layer; every command also reads .onnx files directly."""
+    from .errors import SpecError
+    from .onnx_import import import_onnx as read_model
+    from .sources import SourceError
+
+    try:
+        imported = read_model(model, max_layers=max_layers)
+    except SourceError as exc:
+        fail(f"convcost: error: {exc}", 2)
+    except SpecError as exc:
+        fail("\n".join([*(str(p) for p in exc.problems), *exc.notes]), 1)
+    deliver(imported.text, output)
 
 
 @app.command()

@@ -20,6 +20,8 @@ class Problem:
     def __str__(self) -> str:
         # One problem, one line, whatever characters a quoted name brought in.
         message = self.message.replace("\n", "\\n").replace("\r", "\\r")
+        if self.line == 0:  # a problem of the whole file (a binary ONNX model has no lines)
+            return f"{self.path}: error: {message}"
         return f"{self.path}:{self.line}:{self.col}: error: {message}"
 
 

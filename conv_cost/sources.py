@@ -44,8 +44,19 @@ def load_sources(args: list[str], max_layers: int = DEFAULT_MAX_LAYERS,
     problems: list[Problem] = []
     notes: list[str] = []
     for arg in args:
-        path, data = read_source(arg, max_bytes)
-        if len(data) > max_bytes:
+        if arg.lower().endswith(".onnx"):  # an ONNX model: read as the spec `convcost import` writes
+            from .onnx_import import onnx_spec_text
+
+            try:
+                path, data = arg, onnx_spec_text(arg, max_layers).encode("utf-8")
+            except SpecError as exc:
+                problems.extend(exc.problems)
+                continue
+            max_size = len(data)  # the 8 MiB limit is for YAML; ONNX files have their own (docs/onnx.md)
+        else:
+            path, data = read_source(arg, max_bytes)
+            max_size = max_bytes
+        if len(data) > max_size:
             problems.append(Problem(path, 1, 1, f"the file is larger than the limit of {max_bytes:,} bytes; "
                                                 "shorten it with repeat and templates, or raise --max-bytes"))
             continue
