@@ -173,7 +173,7 @@ NOTHING_TO_DO = {
     "remove_bottlenecks": "it has no 1x1 bottleneck to remove",
     "add_bottlenecks": "every larger conv already has a bottleneck, has groups > 1, or too few channels to reduce",
     "standard_conv": "it has no dwconv followed by a 1x1 conv",
-    "fc_head": "it has no gap followed by an fc",
+    "fc_head": "it has no global average pool in a classifier head (before an fc, or ending the network)",
 }
 
 

@@ -51,12 +51,8 @@ def infer_shapes(model: Model) -> dict[str, Shape]:
             if problems:
                 continue
             raise ValueError(f"node {node.name!r} reads a node that is not before it: {node.inputs}") from None
-        layer = node.layer
         try:
-            if layer.arity > 1:
-                out = layer.output_shape(ins, node.inputs)
-            else:
-                out = layer.output_shape(ins)
+            out = node.layer.output_shape(ins, node.inputs)
             if out.elements >= MAX_ELEMENTS:
                 raise LayerError(f"output {out} has 10^18 elements or more; check the sizes and multipliers")
             shapes[node.name] = out

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .layers import ALIASES, LAYERS, spec_keys
+from .layers.base import key_choices
 from .spec import (BLOCK_KEYS, BLOCK_TYPES, MAX_INT_DIGITS, MAX_PATH, MAX_TEXT, MODEL_KEYS, TEMPLATE_KEYS,
                    TOP_KEYS)
 
@@ -37,12 +38,23 @@ def _kinds(expr: bool) -> dict[str, dict]:
         return {"anyOf": [schema, {"$ref": "#/definitions/expr"}]} if expr else schema
 
     count, padding_int = e(_COUNT), e(_PADDING_INT)
+    sides = {"type": "array", "items": padding_int, "minItems": 4, "maxItems": 4,
+             "description": "[top, bottom, left, right]"}
     return {
         "count": count,
+        "count0": padding_int,
         "pair": e(_pair(count)),
-        "padding": e({"anyOf": [{"enum": ["same", "valid"]}, _pair(padding_int)]}),
+        "pair0": e(_pair(padding_int)),
+        "padding": e({"anyOf": [{"enum": ["same", "valid"]}, _pair(padding_int), sides]}),
         "bool": e({"type": "boolean"}),
+        "range": e({"type": "array", "items": padding_int, "minItems": 2, "maxItems": 2,
+                    "description": "[start, stop]"}),
     }
+
+
+def e_choice(values: tuple[str, ...], expr: bool) -> dict:
+    schema = {"enum": list(values)}
+    return {"anyOf": [schema, {"$ref": "#/definitions/expr"}]} if expr else schema
 
 
 def _types_by_class() -> dict[str, list[str]]:
@@ -71,7 +83,9 @@ def _layer_defs(suffix: str, expr: bool) -> dict[str, dict]:
     for canon, names in _types_by_class().items():
         cls, _ = LAYERS[canon]
         keys = spec_keys(cls)
-        props = {"type": {"enum": names}, **common, **{k: kinds[kind] for k, (kind, _) in keys.items()}}
+        choices = key_choices(cls)
+        props = {"type": {"enum": names}, **common,
+                 **{k: e_choice(choices[k], expr) if kind == "choice" else kinds[kind] for k, (kind, _) in keys.items()}}
         required = ["type", *(k for k, (_, req) in keys.items() if req)]
         if cls.arity > 1:
             props["inputs"] = {"type": "array", "items": {"type": "string"}, "minItems": 2}

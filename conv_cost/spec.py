@@ -14,9 +14,10 @@ from typing import Any, NoReturn
 
 import yaml
 
-from .errors import MAX_PROBLEMS, Problem, SpecError, did_you_mean
+from .errors import MAX_PROBLEMS, LayerError, Problem, SpecError, did_you_mean
 from .graph import INPUT, MAX_ELEMENTS, Model, Node, infer_shapes
 from .layers import ALIASES, LAYERS, Shape, make_layer, spec_keys
+from .layers.base import key_choices
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -43,8 +44,13 @@ TOP_KEYS = ("name", "description", "input", "layers", "models", "blocks")
 MODEL_KEYS = ("name", "description", "input", "layers")
 TEMPLATE_KEYS = ("params", "layers", "description")
 
-KIND_HINTS = {"count": "a positive integer", "pair": "an integer or [height, width]",
-              "padding": "same, valid, an integer or [height, width]", "bool": "true or false"}
+KIND_HINTS = {"count": "a positive integer", "count0": "an integer >= 0", "pair": "an integer or [height, width]",
+              "pair0": "an integer >= 0 or [height, width]",
+              "padding": "same, valid, an integer, [height, width] or [top, bottom, left, right]",
+              "bool": "true or false", "choice": "one of its values", "range": "[start, stop]"}
+# Kinds an int may stand for: minimum, and whether it stands for [v, v].
+_INT_KINDS = {"count": (1, False), "count0": (0, False), "pair": (1, True), "pair0": (0, True),
+              "padding": (0, True)}
 
 _T = "tag:yaml.org,2002:"
 _STR, _INT = _T + "str", _T + "int"
@@ -556,28 +562,50 @@ class _SpecReader:
         v = self.expect_int(y, what, minimum)
         return INVALID if v is INVALID else (v, v)
 
-    def value_of_kind(self, kind: str, y: Y, key: str, label: str) -> Any:
+    def value_of_kind(self, kind: str, y: Y, key: str, label: str, choices: tuple[str, ...] = ()) -> Any:
         v = y.value
-        if type(v) is int and v >= (0 if kind == "padding" else 1) and kind != "bool":
-            return v if kind == "count" else (v, v)  # the common case, without building a message
+        fast = _INT_KINDS.get(kind)
+        if fast is not None and type(v) is int and v >= fast[0]:
+            return (v, v) if fast[1] else v  # the common case, without building a message
         what = f"'{key}' of {label}"
-        if kind == "count":
-            return self.expect_int(y, what)
-        if kind == "pair":
-            return self.pair(y, what)
+        if kind in ("count", "count0"):
+            return self.expect_int(y, what, _INT_KINDS[kind][0])
+        if kind in ("pair", "pair0"):
+            return self.pair(y, what, _INT_KINDS[kind][0])
         if kind == "padding":
-            if isinstance(y.value, str):
-                if y.value in ("same", "valid"):
-                    return y.value
-                self.error(y, f"{what} must be same, valid, an integer or [height, width], "
-                              f"got '{_short(y.value)}'{did_you_mean(y.value, ('same', 'valid'))}")
+            if isinstance(v, str):
+                if v in ("same", "valid"):
+                    return v
+                self.error(y, f"{what} must be same, valid, an integer, [height, width] or [top, bottom, left, "
+                              f"right], got '{_short(v)}'{did_you_mean(v, ('same', 'valid'))}")
+                return INVALID
+            if isinstance(v, list) and len(v) == 4:
+                sides = tuple(self.expect_int(item, what, 0) for item in v)
+                return INVALID if INVALID in sides else sides
+            if isinstance(v, list) and len(v) != 2:
+                self.error(y, f"{what} must be an integer, [height, width] or [top, bottom, left, right], "
+                              f"got a list of {len(v)}")
                 return INVALID
             return self.pair(y, what, minimum=0)
         if kind == "bool":
-            if type(y.value) is bool:
-                return y.value
-            if y.value is not INVALID:
-                self.error(y, f"{what} must be true or false, got {_describe(y.value)}")
+            if type(v) is bool:
+                return v
+            if v is not INVALID:
+                self.error(y, f"{what} must be true or false, got {_describe(v)}")
+            return INVALID
+        if kind == "choice":
+            if isinstance(v, str) and v in choices:
+                return v
+            if v is not INVALID:
+                self.error(y, f"{what} must be one of {', '.join(choices)}, got {_describe(v)}"
+                              f"{did_you_mean(v, choices)}")
+            return INVALID
+        if kind == "range":
+            if isinstance(v, list) and len(v) == 2:
+                ends = tuple(self.expect_int(item, what, 0) for item in v)
+                return INVALID if INVALID in ends else ends
+            if v is not INVALID:
+                self.error(y, f"{what} must be [start, stop] (channels start to stop - 1), got {_describe(v)}")
             return INVALID
         raise AssertionError(kind)
 
@@ -912,7 +940,7 @@ class _SpecReader:
         values: dict[str, Any] = {}
         for k, (kind, required) in keys.items():
             if k in item:
-                values[k] = self.value_of_kind(kind, item[k], k, label)
+                values[k] = self.value_of_kind(kind, item[k], k, label, key_choices(cls).get(k, ()))
             elif required:
                 self.error(y, f"{label} needs '{k}'; add {k}: <{KIND_HINTS[kind]}>")
                 values[k] = INVALID
@@ -929,7 +957,12 @@ class _SpecReader:
             return
         if inputs is None or not full or INVALID in values.values():
             return
-        self.add_node(Node(full, make_layer(canon, **values), inputs, y.line, y.col))
+        try:
+            layer = make_layer(canon, **values)
+        except LayerError as exc:  # keys that do not fit together (upsample's scale and size, say)
+            self.error(y, f"{label}: {exc}")
+            return
+        self.add_node(Node(full, layer, inputs, y.line, y.col))
 
     def block_list(self, y: Y, key: str, label: str, required: bool = True) -> Y | None:
         if key not in y.value:

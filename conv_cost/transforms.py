@@ -12,7 +12,7 @@ from typing import Callable
 
 from .errors import SpecError
 from .graph import INPUT, Model, Node, consumers, infer_shapes
-from .layers import ACTIVATIONS, PASSTHROUGH, BatchNorm, Conv2d, DepthwiseConv2d, Elementwise, Flatten, GlobalPool, Linear
+from .layers import make_layer
 
 DEFAULT_REDUCE = 4
 
@@ -26,21 +26,21 @@ class Bottleneck:
     conv: str
 
 
-def _is_norm_or_activation(layer: object) -> bool:
-    return isinstance(layer, BatchNorm) or (isinstance(layer, Elementwise) and layer.type in ACTIVATIONS)
+def _is_norm_or_activation(layer) -> bool:
+    return "batchnorm" in layer.traits or "activation" in layer.traits
 
 
-def _is_passthrough(layer: object) -> bool:
-    return isinstance(layer, Flatten) or (isinstance(layer, Elementwise) and layer.type in PASSTHROUGH)
+def _is_view(layer) -> bool:
+    return "view" in layer.traits
 
 
-def _is_larger_conv(layer: object) -> bool:
+def _is_larger_conv(layer) -> bool:
     """A `conv` whose kernel covers more than one pixel (3x3, 5x5, but also 1x7)."""
-    return isinstance(layer, Conv2d) and layer.kernel[0] * layer.kernel[1] > 1
+    return "conv" in layer.traits and layer.kernel[0] * layer.kernel[1] > 1
 
 
-def _is_plain_pointwise(layer: object) -> bool:
-    return isinstance(layer, Conv2d) and layer.kernel == (1, 1) and layer.stride == (1, 1) and layer.groups == 1
+def _is_plain_pointwise(layer) -> bool:
+    return "conv" in layer.traits and layer.kernel == (1, 1) and layer.stride == (1, 1) and layer.groups == 1
 
 
 def _follow(start: str, nodes: dict[str, Node], users: dict[str, list[str]],
@@ -140,7 +140,8 @@ def add_bottlenecks(model: Model, reduce: int = DEFAULT_REDUCE, reduce_to: int |
             n = reduce_to if reduce_to is not None else c // reduce
             if 1 <= n < c:
                 name = _fresh(f"{node.name}_reduce", taken)
-                out.append(Node(name, Conv2d(filters=n, kernel=(1, 1)), node.inputs, node.line, node.col))
+                out.append(Node(name, make_layer("conv", filters=n, kernel=(1, 1)), node.inputs, node.line,
+                                node.col))
                 node = replace(node, inputs=(name,))
         out.append(node)
     return _checked(replace(model, nodes=tuple(out)), "with 1x1 bottlenecks added")
@@ -159,15 +160,15 @@ def standard_conv(model: Model) -> Model:
     fused: dict[str, Node] = {}
     for node in model.nodes:
         dw = node.layer
-        if not isinstance(dw, DepthwiseConv2d):
+        if "depthwise" not in dw.traits:
             continue
         path = _follow(node.name, nodes, users, _is_norm_or_activation, _is_plain_pointwise)
         if path is None or not _keeps_spatial(shapes, path[1]):
             continue
         between, pw_node = path
         pw = pw_node.layer
-        full = Conv2d(filters=pw.filters, kernel=dw.kernel, stride=dw.stride, padding=dw.padding,
-                      dilation=dw.dilation, groups=1, bias=pw.bias)
+        full = make_layer("conv", filters=pw.filters, kernel=dw.kernel, stride=dw.stride, padding=dw.padding,
+                          dilation=dw.dilation, groups=1, bias=pw.bias)
         dropped.add(node.name)
         dropped.update(between)
         fused[pw_node.name] = replace(pw_node, layer=full, inputs=node.inputs)
@@ -175,36 +176,86 @@ def standard_conv(model: Model) -> Model:
     return _checked(replace(model, nodes=kept), "with standard convs")
 
 
-def fc_head(model: Model) -> Model:
-    """Replace each `gap` feeding one `fc` (through flatten/dropout/identity only) by a `flatten`.
+def _is_global_average(node: Node, shapes: dict) -> bool:
+    """A gap, or an average pool whose window is its whole unpadded input (GoogLeNet's paper head)."""
+    layer = node.layer
+    if "global_pool" in layer.traits:
+        return "averaging" in layer.traits
+    return "averaging" in layer.traits and layer.covers_whole_input(shapes[node.inputs[0]])
 
-    The new layer is named `<gap>_flatten`; a flatten already on the path makes the new one
-    unnecessary, so then the gap is just dropped.
+
+def _head_end(start: str, nodes: dict[str, Node], users: dict[str, list[str]], output: str) -> tuple[
+        tuple[str, ...], Node | None] | None:
+    """If the pool `start` begins a classifier head, (the views between it and the first fc, that fc), or (the
+    layers after it, None) when no fc follows. A head is a chain of single-input layers (views, activations,
+    fc, normalizations) from the pool to the model's output; a fork or a merge on the way (an SE squeeze's
+    gate meets its map in a mul) means it is no head."""
+    chain: list[Node] = []
+    current = start
+    while users[current]:
+        readers = users[current]
+        if len(readers) != 1:
+            return None
+        nxt = nodes[readers[0]]
+        t = nxt.layer.traits
+        if len(nxt.inputs) != 1 or not ("view" in t or "activation" in t or "linear" in t or "normalization" in t):
+            return None
+        chain.append(nxt)
+        current = nxt.name
+    if current != output:
+        return None
+    fcs = [i for i, n in enumerate(chain) if "linear" in n.layer.traits]
+    if not fcs:
+        if all(_is_view(n.layer) or "activation" in n.layer.traits for n in chain):
+            return tuple(n.name for n in chain), None
+        return None
+    between = chain[:fcs[0]]
+    if not all(_is_view(n.layer) for n in between):
+        return None  # a norm or an activation would then work on the whole map, not on C values
+    return tuple(n.name for n in between), chain[fcs[0]]
+
+
+def fc_head(model: Model) -> Model:
+    """Replace the global average pool of a classifier head by fully connected weights (Network-in-Network's
+    comparison): a pool feeding an fc becomes a `flatten` (the fc then reads every pixel); a pool that ends the
+    network becomes a `flatten` and an fc to as many units as it had channels.
+
+    The new layers are named `<pool>_flatten` and `<pool>_fc`; a flatten already on the path makes a new one
+    unnecessary, so then the pool is just dropped.
     """
+    shapes = infer_shapes(model)
     users = consumers(model)
     nodes = {n.name: n for n in model.nodes}
     taken = {n.name for n in model.nodes} | {INPUT}
-    replaced: dict[str, Node | None] = {}
+    replaced: dict[str, tuple[Node, ...]] = {}
     rewired: dict[str, str] = {}
     for node in model.nodes:
-        if not (isinstance(node.layer, GlobalPool) and node.layer.type == "gap"):
+        if not _is_global_average(node, shapes):
             continue
-        path = _follow(node.name, nodes, users, _is_passthrough, lambda layer: isinstance(layer, Linear))
-        if path is None:
+        head = _head_end(node.name, nodes, users, model.output_node)
+        if head is None:
             continue
-        between = path[0]
-        if any(isinstance(nodes[b].layer, Flatten) for b in between):
-            replaced[node.name] = None
-            rewired[(between or (path[1].name,))[0]] = node.inputs[0]
-        else:
-            replaced[node.name] = Node(_fresh(f"{node.name}_flatten", taken), Flatten(), node.inputs,
-                                       node.line, node.col)
-            rewired[(between or (path[1].name,))[0]] = replaced[node.name].name
+        between, fc = head
+        first = (between or (fc.name,))[0] if fc is not None else (between[0] if between else None)
+        if fc is not None and any("flattens" in nodes[b].layer.traits for b in between):
+            replaced[node.name] = ()
+            rewired[first] = node.inputs[0]
+            continue
+        flat = Node(_fresh(f"{node.name}_flatten", taken), make_layer("flatten"), node.inputs, node.line, node.col)
+        if fc is not None:
+            replaced[node.name] = (flat,)
+            rewired[first] = flat.name
+            continue
+        units = shapes[node.name].channels
+        dense = Node(_fresh(f"{node.name}_fc", taken), make_layer("fc", units=units), (flat.name,), node.line,
+                     node.col)
+        replaced[node.name] = (flat, dense)
+        if first is not None:
+            rewired[first] = dense.name
     out: list[Node] = []
     for node in model.nodes:
         if node.name in replaced:
-            if replaced[node.name] is not None:
-                out.append(replaced[node.name])
+            out.extend(replaced[node.name])
             continue
         out.append(replace(node, inputs=(rewired[node.name],)) if node.name in rewired else node)
     return _checked(replace(model, nodes=tuple(out)), "with an fc head")
@@ -236,7 +287,8 @@ TRANSFORMS: dict[str, Transform] = {
         "Add each model with every dwconv + 1x1 conv fused into one full conv (MobileNet's comparison)."),
     "fc_head": Transform(
         "--fc-head", "with an fc head", fc_head,
-        "Add each model with every gap before an fc replaced by a flatten (Network-in-Network's comparison)."),
+        "Add each model with its head's global average pool replaced by fc weights: a flatten before an fc, "
+        "or a flatten and an fc where the pool ends the network (Network-in-Network's comparison)."),
 }
 
 

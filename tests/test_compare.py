@@ -10,7 +10,7 @@ from conv_cost.compare import (Ratio, Subject, align, compare, compare_models, d
                                unique_names)
 from conv_cost.cost import analyze, pointwise_role
 from conv_cost.graph import INPUT, Model, Node
-from conv_cost.layers import Concat, Conv2d, Cost, DepthwiseConv2d, Elementwise, GlobalPool, Linear, Shape
+from conv_cost.layers import COST_KEYS, Concat, Conv2d, Cost, DepthwiseConv2d, Elementwise, GlobalPool, Linear, Shape
 from conv_cost.render.numbers import exact, human, ratio_phrase, summary_sentence
 from conv_cost.spec import load_spec
 
@@ -261,4 +261,5 @@ def test_pointwise_role(layer, channels, role):
 
 def test_cost_totals_add_up():
     c = compare([analyze(BOTTLENECK)])
-    assert c.entries[0].totals == sum((r.cost for r in c.entries[0].report.layers), Cost())
+    rows = c.entries[0].report.layers
+    assert c.entries[0].totals == Cost(*(sum(getattr(r.cost, k) for r in rows) for k in COST_KEYS))

@@ -50,15 +50,37 @@ CASES = {
         "input: [8, 8, 3]\nlayers:\n  - {type: conv, name: a, filters: 4, kernel: 3}\n"
         "  - {type: conv, name: b, filters: 8, kernel: 3}\n  - {type: add, name: sum, inputs: [a, b]}\n",
         ["t.yaml:5:5: error: layer 'sum': add needs inputs of one shape, got a 8x8x4, b 8x8x8; "
-         "fix the channels or strides, or add a 1x1 conv on the shortcut"]),
+         "fix the channels: give the shortcut a 1x1 conv to the body's channels"]),
+    "add of a map and a 1x1 gate": (
+        "input: [14, 14, 64]\nlayers:\n  - {type: gap, name: g}\n  - {type: add, name: sum, inputs: [input, g]}\n",
+        ["t.yaml:4:5: error: layer 'sum': add needs inputs of one shape, got input 14x14x64, g 1x1x64; add does not "
+         "broadcast a 1x1xC input over H and W; to scale a map by a per-channel gate (squeeze-and-excitation) use "
+         "type: mul"]),
+    "add of maps with different strides": (
+        "input: [8, 8, 3]\nlayers:\n  - {type: conv, name: a, filters: 3, kernel: 3, stride: 2}\n"
+        "  - {type: add, name: sum, inputs: [a, input]}\n",
+        ["t.yaml:4:5: error: layer 'sum': add needs inputs of one shape, got a 4x4x3, input 8x8x3; fix the strides: "
+         "give the shortcut the body's stride (a strided 1x1 conv or a pool)"]),
+    "add of different sizes and channels": (
+        "input: [8, 8, 3]\nlayers:\n  - {type: conv, name: a, filters: 4, kernel: 3, stride: 2}\n"
+        "  - {type: add, name: sum, inputs: [a, input]}\n",
+        ["t.yaml:4:5: error: layer 'sum': add needs inputs of one shape, got a 4x4x4, input 8x8x3; fix the channels "
+         "or strides, or add a 1x1 conv on the shortcut"]),
     "residual whose body changes the shape": (
         "input: [8, 8, 3]\nlayers:\n  - type: residual\n    name: res\n    body: [{type: conv, filters: 4, kernel: 3}]\n",
         ["t.yaml:3:5: error: layer 'res': add needs inputs of one shape, got res/conv1 8x8x4, input 8x8x3; "
-         "fix the channels or strides, or add a 1x1 conv on the shortcut"]),
+         "fix the channels: give the shortcut a 1x1 conv to the body's channels"]),
     "concat of mismatched height and width": (
         "input: [8, 8, 3]\nlayers:\n  - {type: conv, name: a, filters: 4, kernel: 3, stride: 2}\n"
         "  - {type: concat, name: cat, inputs: [a, input]}\n",
-        ["t.yaml:4:5: error: layer 'cat': concat needs inputs of one height and width, got a 4x4x4, input 8x8x3"]),
+        ["t.yaml:4:5: error: layer 'cat': concat needs inputs of one height and width, got a 4x4x4, input 8x8x3; "
+         "the branches have different strides; give every branch the same total stride"]),
+    "concat of a valid pool and the input": (
+        "input: [28, 28, 3]\nlayers:\n  - {type: maxpool, name: p, kernel: 3, stride: 1}\n"
+        "  - {type: concat, name: cat, inputs: [p, input]}\n",
+        ["t.yaml:4:5: error: layer 'cat': concat needs inputs of one height and width, got p 26x26x3, input 28x28x3; "
+         "a window without padding shrinks the map by k-1; pad it to keep the size (padding: same, or padding: "
+         "(k-1)//2 for a k x k window with stride 1)"]),
     "forward and unknown inputs": (
         "input: [8, 8, 3]\nlayers:\n  - {type: conv, name: a, filters: 4, kernel: 3}\n  - {type: add, inputs: [a, b]}\n"
         "  - {type: conv, name: b, filters: 4, kernel: 3}\n  - {type: relu, inputs: aa}\n",
@@ -102,8 +124,8 @@ CASES = {
         ["t.yaml:3:5: error: layer 'add1' (add) needs 'inputs': a list of 2 or more earlier layers"]),
     "bad padding word": (
         "input: [8, 8, 3]\nlayers:\n  - {type: conv, filters: 4, kernel: 3, padding: sam}\n",
-        ["t.yaml:3:50: error: 'padding' of layer 'conv1' (conv) must be same, valid, an integer or [height, width], "
-         "got 'sam'; did you mean 'same'?"]),
+        ["t.yaml:3:50: error: 'padding' of layer 'conv1' (conv) must be same, valid, an integer, [height, width] or "
+         "[top, bottom, left, right], got 'sam'; did you mean 'same'?"]),
     "python tag": (
         "input: !!python/object:os.system [8, 8, 3]\nlayers: [{type: relu}]\n",
         ["t.yaml:1:8: error: YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed; "

@@ -53,6 +53,37 @@ layers:
   - {type: softmax, name: prob}
 """
 
+# The layer types of modern networks, with fractional receptive-field strides and a global SE gate.
+MODERN = """
+name: modern
+input: [16, 16, 8]
+layers:
+  - {type: conv, name: stem, filters: 16, kernel: 3, stride: 2, padding: [0, 1, 0, 1], bias: false}
+  - {type: ln, name: norm}
+  - {type: scale, name: gamma}
+  - {type: hswish, name: act}
+  - type: residual
+    name: se
+    body:
+      - {type: dwconv, name: dw, kernel: 3}
+      - {type: gap, name: squeeze}
+      - {type: conv, name: fc1, filters: 4, kernel: 1}
+      - {type: conv, name: fc2, filters: 16, kernel: 1}
+      - {type: hardsigmoid, name: gate}
+      - {type: mul, name: excite, inputs: [dw, gate]}
+  - {type: slice, name: left, channels: [0, 8]}
+  - {type: slice, name: right, channels: [8, 16], inputs: se}
+  - {type: concat, name: join, inputs: [left, right]}
+  - {type: shuffle, name: shuffle, groups: 2}
+  - {type: deconv, name: up, filters: 8, kernel: 2, stride: 2}
+  - {type: deconv, name: up3, filters: 4, kernel: 3, stride: [2, 3], padding: [1, 0, 2, 1], output_padding: 1, dilation: 2}
+  - {type: deconv, name: same, filters: 4, kernel: 3, stride: 2, padding: same, bias: false}
+  - {type: upsample, name: near, scale: [1, 2]}
+  - {type: upsample, name: bil, size: [80, 70], mode: bilinear}
+  - {type: scale, name: affine, bias: true}
+  - {type: maxpool, name: mp, kernel: 3, stride: 2, padding: [1, 0, 0, 1]}
+"""
+
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 _FUNCS = {"ceil": math.ceil, "floor": math.floor, "max": max}
 
@@ -77,7 +108,7 @@ def zoo_models():
 
 
 def all_models():
-    return [m for path in BUNDLED for m in load_spec(path)] + zoo_models()
+    return [m for path in BUNDLED for m in load_spec(path)] + zoo_models() + parse_spec(MODERN, "modern.yaml")
 
 
 def test_evaluator_sanity():
@@ -104,7 +135,7 @@ def test_substituted_arithmetic_gives_the_report_value(model):
             if getattr(row.cost, key):
                 assert key in derived, (row.name, key)
         # Sliding windows derive their output size (global layers and fc give 1x1 by definition).
-        if row.type in ("conv", "dwconv", "maxpool", "avgpool"):
+        if row.type in ("conv", "dwconv", "maxpool", "avgpool", "deconv"):
             assert {"height", "width"} <= derived, row.name
 
 

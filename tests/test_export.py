@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install 'convcost[torch]')")
 
 from conv_cost.cost import analyze  # noqa: E402
-from conv_cost.export import BUILDERS, same_padding, to_torch  # noqa: E402
+from conv_cost.export import same_padding, to_torch  # noqa: E402
 from conv_cost.layers import ACTIVATIONS, LAYERS, PASSTHROUGH  # noqa: E402
 from conv_cost.spec import parse_spec  # noqa: E402
 
@@ -23,10 +23,6 @@ def run(model):
     with torch.no_grad():
         y = module(torch.zeros(1, x.channels, x.height, x.width))
     return module, y
-
-
-def test_every_layer_type_has_a_builder():
-    assert set(BUILDERS) == set(LAYERS)
 
 
 @pytest.mark.parametrize(("size", "k", "s", "d", "expected"), [
@@ -71,6 +67,32 @@ CASES = {
     "add": ("[4, 4, 3]", "[{type: conv, name: a, filters: 3, kernel: 1}, {type: relu, name: b},"
                          " {type: add, inputs: [a, b, input]}]"),
     "concat": ("[4, 4, 3]", "[{type: conv, name: a, filters: 5, kernel: 1}, {type: concat, inputs: [a, input]}]"),
+    "conv asymmetric padding": ("[9, 8, 2]", "[{type: conv, filters: 3, kernel: 3, padding: [0, 2, 1, 0]}]"),
+    "maxpool asymmetric padding": ("[9, 9, 2]", "[{type: maxpool, kernel: 3, stride: 2, padding: [1, 0, 0, 1]}]"),
+    "avgpool asymmetric padding": ("[9, 9, 2]", "[{type: avgpool, kernel: 2, padding: [0, 1, 1, 0]}]"),
+    "deconv 2x2 stride 2 (U-Net)": ("[5, 4, 6]", "[{type: deconv, filters: 3, kernel: 2, stride: 2}]"),
+    "deconv 3x3 stride 2 padding 1 output_padding 1": (
+        "[5, 5, 4]", "[{type: deconv, filters: 2, kernel: 3, stride: 2, padding: 1, output_padding: 1}]"),
+    "deconv same": ("[5, 6, 4]", "[{type: deconv, filters: 2, kernel: 3, stride: 2, padding: same}]"),
+    "deconv same, kernel below stride": ("[3, 3, 2]", "[{type: deconv, filters: 2, kernel: 1, stride: 3, padding: same}]"),
+    "deconv same stride 1 even kernel": ("[4, 4, 2]", "[{type: deconv, filters: 2, kernel: 2, padding: same}]"),
+    "deconv asymmetric padding, groups, dilation, no bias": (
+        "[4, 5, 4]", "[{type: convtranspose, filters: 6, kernel: 3, stride: [2, 1], padding: [1, 0, 0, 2], "
+        "dilation: 2, groups: 2, bias: false}]"),
+    "upsample nearest": ("[3, 4, 2]", "[{type: upsample, scale: 2}]"),
+    "upsample bilinear, [h, w]": ("[3, 4, 2]", "[{type: upsample, scale: [2, 3], mode: bilinear}]"),
+    "upsample to a size": ("[3, 4, 2]", "[{type: upsample, size: [7, 5], mode: bilinear}]"),
+    "mul: squeeze and excitation": (
+        "[6, 6, 8]", "[{type: gap, name: s}, {type: conv, filters: 2, kernel: 1}, {type: relu},"
+                     " {type: conv, filters: 8, kernel: 1}, {type: hardsigmoid, name: g},"
+                     " {type: mul, inputs: [input, g]}]"),
+    "mul of maps": ("[4, 4, 3]", "[{type: sigmoid, name: a}, {type: mul, inputs: [a, input, a]}]"),
+    "scale": ("[4, 4, 6]", "[{type: scale}, {type: scale, bias: true}]"),
+    "shuffle": ("[4, 4, 6]", "[{type: conv, filters: 6, kernel: 1, groups: 3}, {type: shuffle, groups: 3}]"),
+    "slice: a channel split": (
+        "[4, 4, 6]", "[{type: slice, name: a, channels: [0, 2]}, {type: slice, name: b, channels: [2, 6], inputs: input},"
+                     " {type: concat, inputs: [b, a]}]"),
+    "layernorm": ("[4, 3, 6]", "[{type: layernorm}, {type: ln}]"),
     "parallel and residual": ("[6, 6, 4]", """
       - type: residual
         name: res

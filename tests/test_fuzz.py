@@ -150,14 +150,20 @@ NAMES = st.sampled_from(["a", "b", "c", "conv1", "relu1", "input", "x/y", "", "r
 TYPES = st.sampled_from([*LAYERS, *ALIASES, "parallel", "residual", "repeat", "t1", "t2", "cnov", "Conv", "bogus"])
 KINDS = {"count": st.integers(min_value=1, max_value=8), "pair": st.integers(min_value=1, max_value=5)
          | st.lists(st.integers(min_value=1, max_value=5), min_size=2, max_size=2),
-         "padding": st.sampled_from(["same", "valid", 0, 1, 2, [1, 0], "sam"]), "bool": st.booleans()}
+         "padding": st.sampled_from(["same", "valid", 0, 1, 2, [1, 0], [0, 1, 1, 0], [1, 2, 3], "sam"]),
+         "bool": st.booleans(), "count0": st.integers(min_value=0, max_value=3),
+         "pair0": st.integers(min_value=0, max_value=2) | st.lists(st.integers(min_value=0, max_value=2), min_size=2,
+                                                                   max_size=2),
+         "choice": st.sampled_from(["nearest", "bilinear", "cubic", 3]),
+         "range": st.lists(st.integers(min_value=-1, max_value=9), min_size=2, max_size=3)}
 any_value = scalars | ODD_SCALARS | st.lists(st.integers(min_value=-1, max_value=9), max_size=3)
 
 
 CLEAN_LAYERS = [t for t in [*LAYERS, *ALIASES] if LAYERS[ALIASES.get(t, t)][0].arity == 1]
 CLEAN_TYPES = st.sampled_from(CLEAN_LAYERS + ["parallel", "residual", "repeat", "t1"])
 CLEAN_KINDS = {"count": st.integers(min_value=1, max_value=8), "pair": st.integers(min_value=1, max_value=3),
-               "padding": st.just("same"), "bool": st.booleans()}
+               "padding": st.just("same"), "bool": st.booleans(), "count0": st.just(0), "pair0": st.just(0),
+               "choice": st.just("nearest"), "range": st.just([0, 1])}
 
 
 @st.composite

@@ -81,7 +81,8 @@ def test_inception_block_takes_the_largest_branch():
 def test_merge_takes_the_max_per_axis_of_size_and_stride():
     a = ReceptiveField((5, 3), (1, 2))
     b = ReceptiveField((3, 7), (2, 1))
-    assert layer_field(Add(), (a, b), Shape(8, 8, 4)) == ReceptiveField((5, 7), (2, 2))
+    x = Shape(8, 8, 4)
+    assert layer_field(Add(), (a, b), (x, x), x) == ReceptiveField((5, 7), (2, 2))
 
 
 def test_residual_block_add_sees_the_body():
@@ -133,7 +134,8 @@ layers:
 """)
     # c: 3x3 stride 2 on 8x6 ('same') gives 4x3. gap reads all of it: size_in + (H_in-1)*stride_in.
     assert f["c"] == ReceptiveField((3, 3), (2, 2))
-    assert f["g"] == ReceptiveField((3 + (4 - 1) * 2, 3 + (3 - 1) * 2), (2 * 4, 2 * 3))
+    assert f["g"] == ReceptiveField((3 + (4 - 1) * 2, 3 + (3 - 1) * 2), (2 * 4, 2 * 3), whole=True)
+    assert str(f["g"]) == "global"
     assert f["fc"] == f["g"]  # a 1x1 input adds nothing
 
 

@@ -62,10 +62,10 @@ def test_every_spec_in_the_docs_validates(validator, text):
 
 
 def minimal_layer(type_name: str) -> dict:
-    """A layer of this type with its required keys, plus the inputs a merge needs."""
+    """A layer of this type as its class's example gives it, plus the inputs a merge needs."""
     cls, _ = LAYERS[ALIASES.get(type_name, type_name)]
-    values = {"count": 4, "pair": 3, "padding": "same", "bool": True}
-    item = {"type": type_name, **{k: values[kind] for k, (kind, req) in spec_keys(cls).items() if req}}
+    item = {"type": type_name, **cls.example}
+    assert {k for k, (_, required) in spec_keys(cls).items() if required} <= set(item)
     if cls.arity > 1:
         item["inputs"] = ["a", "b"]
     return item
@@ -73,7 +73,7 @@ def minimal_layer(type_name: str) -> dict:
 
 def spec_with(item: dict) -> str:
     layers = [{"type": "relu", "name": "a"}, {"type": "relu", "name": "b"}, item]
-    return yaml.safe_dump({"input": [8, 8, 3], "layers": layers}, sort_keys=False)
+    return yaml.safe_dump({"input": [8, 8, 4], "layers": layers}, sort_keys=False)
 
 
 @pytest.mark.parametrize("type_name", [*LAYERS, *ALIASES])

@@ -9,8 +9,8 @@ import pytest
 from conv_cost.cost import analyze
 from conv_cost.errors import SpecError
 from conv_cost.graph import INPUT, Model, Node, infer_shapes
-from conv_cost.layers import (BatchNorm, Concat, Conv2d, Cost, DepthwiseConv2d, Elementwise, Flatten, GlobalPool,
-                              Linear, Shape)
+from conv_cost.layers import (Add, BatchNorm, Concat, Conv2d, Cost, DepthwiseConv2d, Elementwise, Flatten,
+                              GlobalPool, Linear, Mul, Pool2d, Shape)
 from conv_cost.transforms import (TRANSFORMS, Bottleneck, add_bottlenecks, apply, fc_head, find_bottlenecks,
                                   remove_bottlenecks, standard_conv)
 
@@ -334,14 +334,67 @@ def test_fc_head_with_a_flatten_already_there_drops_the_gap():
     assert analyze(out).totals.params == 7 * 7 * 512 * 1000 + 1000
 
 
+def test_fc_head_on_a_pool_that_ends_the_network_adds_an_fc_of_the_same_width():
+    # Network-in-Network: the last mlpconv makes 8x8x10, a gap averages it to the 10 class scores.
+    m = build((8, 8, 192), ("cccp", conv(10, 1)), ("pool", GlobalPool("gap")), ("prob", Elementwise("softmax")))
+    out = fc_head(m)
+    assert names(out) == ["cccp", "pool_flatten", "pool_fc", "prob"]
+    assert node(out, "pool_fc").layer == Linear(10) and node(out, "pool_fc").inputs == ("pool_flatten",)
+    assert node(out, "prob").inputs == ("pool_fc",)
+    # The fc reads 8*8*10 = 640 values: 640*10 weights + 10 biases more than the gap.
+    assert analyze(out).totals.params - analyze(m).totals.params == 8 * 8 * 10 * 10 + 10
+    assert analyze(out).output == analyze(m).output == Shape(1, 1, 10)
+
+
+def test_fc_head_on_the_last_layer():
+    out = fc_head(build((4, 4, 3), ("pool", GlobalPool("gap"))))
+    assert names(out) == ["pool_flatten", "pool_fc"]
+    assert analyze(out).totals.macs == 4 * 4 * 3 * 3
+
+
+def test_fc_head_takes_a_pool_whose_window_is_its_whole_input():
+    # GoogLeNet's paper head: a 7x7 average pool on the 7x7 map, dropout, fc.
+    m = build((7, 7, 1024), ("pool5", Pool2d((7, 7), type="avgpool")), ("drop", Elementwise("dropout")),
+              ("fc", Linear(1000)))
+    out = fc_head(m)
+    assert names(out) == ["pool5_flatten", "drop", "fc"]
+    assert analyze(out).totals.params == 7 * 7 * 1024 * 1000 + 1000
+
+
+SE_BLOCK = [("c", conv(16, 3)), ("squeeze", GlobalPool("gap")), ("fc1", Linear(4)), ("act", Elementwise("relu")),
+            ("fc2", Linear(16)), ("gate", Elementwise("sigmoid"))]
+
+
 @pytest.mark.parametrize("m", [
     head(pool=GlobalPool("gmp")),                                                # only gap is NiN's head
     build((7, 7, 512), ("pool", GlobalPool("gap")), ("cls", conv(1000, 1))),     # a 1x1 conv classifier
     build((7, 7, 512), ("pool", GlobalPool("gap")), ("a", Linear(10)), ("b", Linear(10), ["pool"]),
           ("cat", Concat(), ["a", "b"])),                                        # two consumers
+    build((7, 7, 512), ("pool", GlobalPool("gap")), ("a", Elementwise("relu")), ("fc", Linear(10))),
+    # A squeeze-and-excitation squeeze is no head, even written with fc layers.
+    build((8, 8, 16), *SE_BLOCK, ("se", Mul(), ["c", "gate"])),
+    # A 3x3 average pool on a 7x7 map is no global pool.
+    build((7, 7, 8), ("pool", Pool2d((3, 3), type="avgpool")),
+          ("fc", Linear(10))),
 ])
 def test_fc_head_leaves_other_patterns_alone(m):
     assert fc_head(m) == m
+
+
+def test_an_se_squeeze_before_a_classifier_head_is_left_alone_and_the_head_is_rewritten():
+    m = build((8, 8, 16), *SE_BLOCK, ("se", Mul(), ["c", "gate"]), ("pool", GlobalPool("gap")), ("fc", Linear(10)))
+    out = fc_head(m)
+    assert node(out, "squeeze").layer == GlobalPool("gap")
+    assert "pool_flatten" in names(out) and "pool" not in names(out)
+
+
+def test_an_inverted_residual_has_no_bottleneck():
+    # MobileNetV2/V3: expand 1x1 (more channels), 3x3 depthwise, project 1x1 (fewer) into an add.
+    m = build((14, 14, 24), ("expand", conv(96, 1)), ("r1", Elementwise("relu6")), ("dw", DepthwiseConv2d((3, 3))),
+              ("r2", Elementwise("relu6")), ("project", conv(24, 1)),
+              ("res", Add(), ["project", INPUT]))
+    assert find_bottlenecks(m) == ()
+    assert remove_bottlenecks(m).nodes == m.nodes
 
 
 # ----------------------------------------------------------------------------- registry

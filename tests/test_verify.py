@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conv_cost import layers as layers_module
+from conv_cost.layers import window as window_module
 from conv_cost.cli import app
 from conv_cost.layers import BatchNorm, Conv2d, DepthwiseConv2d, Linear
 from conv_cost.spec import load_spec, parse_spec
@@ -44,6 +44,51 @@ def test_every_bundled_spec_agrees_with_pytorch(torch, path):
         bad = {layer.name: layer.mismatches for layer in check.layers if layer.mismatches}
         assert bad == {}, f"{model.name}: {bad}"
         assert len(check.layers) == len(model.nodes)
+
+
+MODERN = """
+input: [16, 16, 8]
+layers:
+  - {type: conv, name: stem, filters: 16, kernel: 3, stride: 2, padding: [0, 1, 0, 1], bias: false}
+  - {type: ln, name: norm}
+  - {type: scale, name: gamma}
+  - {type: hswish, name: act}
+  - type: residual
+    name: se
+    body:
+      - {type: dwconv, name: dw, kernel: 3}
+      - {type: gap, name: squeeze}
+      - {type: conv, name: fc1, filters: 4, kernel: 1}
+      - {type: swish, name: a1}
+      - {type: conv, name: fc2, filters: 16, kernel: 1}
+      - {type: hardsigmoid, name: gate}
+      - {type: mul, name: excite, inputs: [dw, gate]}
+  - {type: slice, name: left, channels: [0, 8]}
+  - {type: slice, name: right, channels: [8, 16], inputs: se}
+  - {type: conv, name: branch, filters: 8, kernel: 1, groups: 2}
+  - {type: concat, name: join, inputs: [left, branch]}
+  - {type: shuffle, name: shuffle, groups: 2}
+  - {type: deconv, name: up, filters: 8, kernel: 2, stride: 2}
+  - {type: convtranspose, name: up3, filters: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1, groups: 2}
+  - {type: deconv, name: same, filters: 4, kernel: 3, stride: 2, padding: same, bias: false}
+  - {type: upsample, name: near, scale: [1, 2]}
+  - {type: upsample, name: bil, size: [40, 70], mode: bilinear}
+  - {type: scale, name: affine, bias: true}
+"""
+
+
+def test_the_modern_layer_types_agree_with_pytorch(torch):
+    from conv_cost.verify import verify_model
+
+    [model] = parse_spec(MODERN, "modern.yaml")
+    check = verify_model(model)
+    assert not check.error, check.error
+    assert {layer.name: layer.mismatches for layer in check.layers if layer.mismatches} == {}
+    types = {n.layer.type for n in model.nodes}
+    assert {"deconv", "upsample", "mul", "scale", "shuffle", "slice", "layernorm", "hardsigmoid"} <= types
+    # The transposed convs' MACs per input pixel, as FlopCounterMode counts them:
+    up = next(layer for layer in check.layers if layer.name == "up")
+    assert up.torch.macs == up.convcost.macs == 8 * 8 * 16 * 2 * 2 * 8  # H*W*C*kh*kw*filters on 8x8x16
 
 
 def test_cli_verify_reports_agreement(torch):
@@ -110,12 +155,12 @@ def test_a_broken_counting_rule_is_reported(torch, monkeypatch, rule):
 def test_a_broken_shape_rule_is_reported(torch, monkeypatch):
     # Forget the ceil_mode rounding of pools: SqueezeNet's 3x3/2 pool on 54x54 gives
     # (54 - 3) // 2 + 1 = 26 instead of ceil(51 / 2) + 1 = 27 (pool1, on 109x109, divides evenly).
-    original = layers_module.conv_axis
+    original = window_module.conv_axis
 
     def floor_only(size, k, s, p, d, axis, ceil_mode=False):
         return original(size, k, s, p, d, axis, False)
 
-    monkeypatch.setattr(layers_module, "conv_axis", floor_only)
+    monkeypatch.setattr(window_module, "conv_axis", floor_only)
     result = invoke("verify", str(ROOT / "layer_specs/squeezenet1_0.yaml"))
     assert result.exit_code == 1
     assert "  layer 'pool4' (maxpool): shape convcost 26x26x256, PyTorch 27x27x256" in result.stdout.splitlines()

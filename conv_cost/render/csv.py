@@ -11,7 +11,7 @@ from ..explain import ModelExplanation
 from ..layers import COST_KEYS
 
 REPORT_HEADER = ("row", "model", "layer", "type", "role", "inputs", "output_height", "output_width",
-                 "output_channels", "rf_size_h", "rf_size_w", "rf_stride_h", "rf_stride_w", *COST_KEYS)
+                 "output_channels", "rf_size_h", "rf_size_w", "rf_stride_h", "rf_stride_w", "rf_global", *COST_KEYS)
 COMPARE_HEADER = ("section", "model", "layer", "type", "role", "variant_of", "transform", "description",
                   "output_height", "output_width", "output_channels", *COST_KEYS, *(f"ratio_{k}" for k in COST_KEYS))
 EXPLAIN_HEADER = ("model", "layer", "type", "kind", "quantity", "keys", "formula", "substituted", "value")
@@ -29,12 +29,12 @@ def write_rows(header: tuple[str, ...], rows) -> str:
 def report_rows(report: ModelReport):
     for r in report.layers:
         rf = r.receptive_field
-        field = (*rf.size, *rf.stride) if rf is not None else ("", "", "", "")
+        field = (*rf.numbers(), "true" if rf.whole else "") if rf is not None else ("", "", "", "", "")
         o = r.output
         yield ("layer", report.name, r.name, r.type, r.role or "", " ".join(r.inputs), o.height, o.width,
                o.channels, *field, *(getattr(r.cost, k) for k in COST_KEYS))
     o, t = report.output, report.totals
-    yield ("total", report.name, "", "", "", "", o.height, o.width, o.channels, "", "", "", "",
+    yield ("total", report.name, "", "", "", "", o.height, o.width, o.channels, "", "", "", "", "",
            *(getattr(t, k) for k in COST_KEYS))
 
 

@@ -11,7 +11,6 @@ from typing import Iterable, Sequence
 
 from ..cost import ModelReport
 from ..explain import LayerExplanation, ModelExplanation, explain_model
-from ..layers import ACTIVATIONS, PASSTHROUGH
 from .common import (LAYER_COLUMNS, MACS_HEADER, by_layer_cells, compare_cells, compare_keys, compare_title, in_out,
                      layer_cells, number_format, shapes_line, summary_lines, totals_text)
 from .numbers import exact, human, percent, ratio_phrase
@@ -100,7 +99,6 @@ table.bylayer th .sub { display: block; font-weight: normal; font-size: 7.6pt; o
 }
 """.strip()
 
-ELEMENTWISE = frozenset(ACTIVATIONS + PASSTHROUGH)
 CHART_WIDTH = 1000
 CHART_LABEL = 250
 CHART_ROW = 22
@@ -241,6 +239,12 @@ FORMULAS_INTRO = (
     "p padding; r and j: receptive field size and stride (r_in, j_in those of the input).</p>\n")
 
 
+def _is_simple(layer) -> bool:
+    """Shape-preserving, no params, no MACs: an activation or a free layer such as dropout."""
+    t = layer.traits
+    return "elementwise" in t and ("activation" in t or "free" in t)
+
+
 def formulas_section(explanations: Sequence[ModelExplanation], heading: str, brief: bool = False,
                      titles: Sequence[str] | None = None, skip_repeats: bool = False) -> str:
     """Every layer's steps; with `brief`, activations and the like are named in one line instead;
@@ -251,7 +255,7 @@ def formulas_section(explanations: Sequence[ModelExplanation], heading: str, bri
     for title, expl in zip(titles, explanations, strict=True):
         if len(explanations) > 1:
             out.append(f"<h3>{esc(title)}</h3>\n")
-        simple = [layer for layer in expl.layers if brief and layer.row.type in ELEMENTWISE]
+        simple = [layer for layer in expl.layers if brief and _is_simple(layer.row.layer)]
         repeats: dict[str, list[str]] = {}
         for layer in expl.layers:
             if layer in simple:

@@ -30,7 +30,9 @@ def layer_dict(row: LayerRow) -> dict:
         d["role"] = row.role
     if row.receptive_field is not None:
         rf = row.receptive_field
-        d["receptive_field"] = {"size": rf.size, "stride": rf.stride}
+        sh, sw, jh, jw = rf.numbers()
+        d["receptive_field"] = {"size": (sh, sw), "stride": (jh, jw), "global": True} if rf.whole else {
+            "size": (sh, sw), "stride": (jh, jw)}
     return d
 
 
@@ -117,7 +119,8 @@ def explain_dict(explanations) -> dict:
         {"name": e.report.name, "description": e.report.description,
          "layers": [{**layer_dict(layer.row), "summary": layer.summary,
                      "steps": [{"quantity": s.quantity, "keys": list(s.keys), "formula": s.formula,
-                                "substituted": s.substituted, "value": s.value} for s in layer.steps],
+                                "substituted": s.substituted,
+                                "value": s.value if type(s.value) is int else str(s.value)} for s in layer.steps],
                      "notes": list(layer.notes)} for layer in e.layers]}
         for e in explanations]}
 
