@@ -877,7 +877,7 @@ def _reinterpret(m: Mapper, node, a: Act, dims: tuple[int, ...]) -> Act:
         return a
     if a.order in (CHW, HWC):
         if dims == a.canonical_dims():
-            return a.plain()
+            return replace(a.plain(), dims=dims)
         if a.order == CHW and len(dims) == 5 and dims[0] == 1 and dims[1] * dims[2] == c and dims[3:] == (h, w):
             return replace(a.plain(), order=f"g{dims[1]}", dims=dims)  # the first step of a channel shuffle
         if h * w == 1 and dims[:1] == (1,) and math.prod(dims) == c:

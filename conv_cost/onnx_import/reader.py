@@ -332,26 +332,30 @@ def parse(path: str, buffer, skeleton: Skeleton) -> OnnxFile:
             raise OnnxImportError(f"initializer '{short(stored.name)}' is stored twice; the file is damaged")
         initializers[stored.name] = stored
     name, dims, dtype = _input(graph, set(initializers))
+    # One list of node objects, kept: protobuf makes a new wrapper object on every access, and the
+    # subgraph readers below are keyed by object identity.
+    top = list(graph.node)
     outer: dict[int, tuple[str, ...]] = {}
     count = 0
 
-    def collect(g, depth=0):
+    def collect(nodes, depth: int = 0) -> None:
         nonlocal count
-        count += len(g.node)
+        count += len(nodes)
         if count > MAX_NODES:
             raise OnnxImportError(f"the graph has more than {MAX_NODES:,} nodes")
-        for node in g.node:
+        for node in nodes:
             subs = list(_subgraphs(node))
             if subs:
                 names: set[str] = set()
                 for sub in subs:
                     names |= _outer_names(sub)
-                    collect(sub, depth + 1)
-                outer[id(node)] = tuple(sorted(names))
+                    collect(list(sub.node), depth + 1)
+                if depth == 0:
+                    outer[id(node)] = tuple(sorted(names))
 
-    collect(graph)
+    collect(top)
     available = set(initializers) | {name}
-    nodes = topological(list(graph.node), available, outer)
+    nodes = topological(top, available, outer)
     produced = available | {o for n in nodes for o in n.output}
     missing = [o.name for o in graph.output if o.name not in produced]
     if missing:
