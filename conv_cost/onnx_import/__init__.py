@@ -37,7 +37,6 @@ def require_onnx() -> None:
     """SourceError (a usage error, exit 2) when the optional onnx package is missing."""
     try:
         import onnx  # noqa: F401
-        import onnx.reference.ops  # noqa: F401
     except ImportError:
         raise SourceError(f"reading ONNX models needs the onnx package, which is not installed; "
                           f"install it with: {INSTALL_HINT}") from None
