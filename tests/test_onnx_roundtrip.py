@@ -237,6 +237,44 @@ def test_networks_written_in_pytorch_import_to_pytorchs_counts(tmp_path, name, o
     assert (got.params, got.buffers, got.macs) == pytorch_counts(module, shape)
 
 
+def conv_bn_pairs(module):
+    """(conv, batch norm) pairs, one right after the other in a Sequential: what exporters fold."""
+    for seq in module.modules():
+        if isinstance(seq, nn.Sequential):
+            for a, b in zip(seq, list(seq)[1:]):
+                if isinstance(a, nn.Conv2d) and isinstance(b, nn.BatchNorm2d):
+                    yield a, b
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_the_default_dynamo_export_counts_what_the_file_holds(tmp_path, name):
+    """torch.onnx.export's default exporter (dynamo) folds each BatchNorm that follows a conv into it."""
+    pytest.importorskip("onnxscript", reason="torch.onnx.export(dynamo=True) needs onnxscript")
+    import logging
+
+    torch.manual_seed(0)
+    module = NETWORKS[name]().eval()
+    with torch.no_grad():  # trained-looking statistics, so that no folded bias is all zeros
+        for _, bn in conv_bn_pairs(module):
+            bn.running_mean.uniform_(-1, 1)
+            bn.bias.uniform_(-1, 1)
+    shape = (16, 16, 16)
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (torch.zeros(1, *shape),), str(tmp_path / "d.onnx"), dynamo=True)
+    finally:
+        logging.disable(logging.NOTSET)
+    params, buffers, macs = pytorch_counts(module, shape)
+    for conv, bn in conv_bn_pairs(module):
+        c = bn.num_features
+        params += -2 * c + (0 if conv.bias is not None else c)
+        buffers -= 2 * c
+    got = analyze(imported(str(tmp_path / "d.onnx"))).totals
+    assert (got.params, got.buffers, got.macs) == (params, buffers, macs)
+
+
 def test_pytorch_names_read_like_the_network(tmp_path):
     module = MobileNetV3Block().eval()
     path = export(module, (16, 16, 16), tmp_path / "m.onnx", do_constant_folding=False)
