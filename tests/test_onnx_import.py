@@ -740,3 +740,34 @@ def test_import_as_a_process(tmp_path):
     bad.write_bytes(os.urandom(4096))
     result = run_process(["report", str(bad)])
     assert result.exit_code == 1 and result.stderr.startswith(f"{bad}: error: ") and "Traceback" not in result.stderr
+
+
+def test_a_graph_of_millions_of_entries_is_refused_in_bounded_time(tmp_path):
+    from conv_cost.onnx_import.wire import MAX_GRAPH_FIELDS, _encode_varint
+
+    entry = _encode_varint(13 << 3 | 2) + b"\x00"  # an empty value_info, 2 bytes
+    graph = entry * (MAX_GRAPH_FIELDS + 1)
+    path = tmp_path / "many.onnx"
+    path.write_bytes(_encode_varint(7 << 3 | 2) + _encode_varint(len(graph)) + graph)
+    start = time.monotonic()
+    with pytest.raises(SpecError) as info:
+        import_onnx(str(path))
+    assert f"more than {MAX_GRAPH_FIELDS:,} entries" in str(info.value)
+    assert time.monotonic() - start < 30
+
+
+def test_subgraphs_nested_too_deeply(tmp_path):
+    leaf = helper.make_graph([node("Relu", ["x"], "z0")], "b", [], [helper.make_tensor_value_info("z0", F, None)])
+    inner = leaf
+    for depth in range(1, 30):
+        inner = helper.make_graph([node("If", ["cond"], f"z{depth}", then_branch=inner, else_branch=leaf)], "b", [],
+                                  [helper.make_tensor_value_info(f"z{depth}", F, None)])
+    nodes = [const("cond", np.asarray(True)), node("If", ["cond"], "y", then_branch=inner, else_branch=leaf)]
+    message = refused(tmp_path, make(nodes))
+    assert "nested more than 20 deep" in message or "not an ONNX model" in message
+
+
+def test_a_huge_constant_is_not_computed(tmp_path):
+    nodes = [const("n", i64(10**9)), node("ConstantOfShape", ["n"], "big"), node("Shape", ["big"], "s"),
+             node("Reshape", ["x", "s"], "y")]
+    assert "convcost evaluates only small ones" in refused(tmp_path, make(nodes))
