@@ -4,12 +4,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_spec", "parse_spec", "analyze", "SpecError"]
+__all__ = ["__version__", "load_spec", "parse_spec", "parse_spec_file", "read_specs", "SpecFile", "analyze",
+           "SpecError"]
 
 
 def __getattr__(name: str):
     # Lazy, so `python -m conv_cost --help` and the CLI import only what a command needs.
-    if name in ("load_spec", "parse_spec"):
+    if name in ("load_spec", "parse_spec", "parse_spec_file", "read_specs", "SpecFile"):
         from . import spec
 
         return getattr(spec, name)

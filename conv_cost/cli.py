@@ -5,15 +5,16 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
 import typer
 
+from .memory import DTYPES
 from .render import FORMATS
-from .sources import DEFAULT_MAX_BYTES
-from .spec import DEFAULT_MAX_LAYERS
+from .spec.budget import DEFAULT_MAX_BYTES, DEFAULT_MAX_LAYERS
 from .transforms import DEFAULT_REDUCE, TRANSFORMS  # costs nothing: spec already imports graph and layers
 
 app = typer.Typer(
@@ -56,6 +57,59 @@ OutputOpt = Annotated[Optional[Path], typer.Option(
 MaxLayersOpt = Annotated[int, typer.Option("--max-layers", min=1,
                                            help="Refuse specs that expand to more layers than this.")]
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse spec files larger than this.")]
+Dtype = Enum("Dtype", {name: name for name in DTYPES}, type=str)
+DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Bytes per element of weights and activations: "
+                                                         "fp32 4, fp16 2, bf16 2, int8 1.")]
+BatchOpt = Annotated[int, typer.Option("--batch", min=1, help="Images per batch: MACs, FLOPs, activations and "
+                                                              "activation bytes scale by it.")]
+InputOpt = Annotated[Optional[str], typer.Option("--input", metavar="H,W[,C]", show_default=False,
+                                                 help="Run every model on this input (its channels kept when "
+                                                      "C is left out).")]
+DeviceOpt = Annotated[Optional[str], typer.Option("--device", metavar="NAME", show_default=False,
+                                                  help="Roofline times on a device of the bundled table "
+                                                       "(convcost devices lists them).")]
+PeakOpt = Annotated[Optional[str], typer.Option("--peak-tflops", metavar="X", show_default=False,
+                                                help="Roofline: peak TFLOP/s (with --bandwidth-gbs).")]
+BandwidthOpt = Annotated[Optional[str], typer.Option("--bandwidth-gbs", metavar="Y", show_default=False,
+                                                     help="Roofline: memory bandwidth in GB/s (with --peak-tflops).")]
+
+
+DepthOpt = Annotated[Optional[int], typer.Option("--depth", min=1, metavar="N", show_default=False,
+                                                 help="Group rows by the first N levels of the layer paths, "
+                                                      "with subtotals.")]
+WideOpt = Annotated[bool, typer.Option("--wide", help="Show every column in full, however wide the terminal.")]
+
+
+def table_width(wide: bool) -> int | None:
+    """The width tables must fit: COLUMNS when set, else the terminal's; None (no limit) for --wide or
+    output that is not a terminal, so scripts get every column."""
+    if wide:
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isascii() and columns.isdigit() and 0 < int(columns) < 100_000:
+        return int(columns)
+    try:
+        if sys.stdout is not None and sys.stdout.isatty():
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def ascii_only() -> bool:
+    """Whether standard output cannot carry the box and bar characters (PYTHONIOENCODING=ascii, say)."""
+    try:
+        "━│█…".encode(getattr(sys.stdout, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return True
+    return False
+
+
+def view_options(output, wide: bool = False) -> dict:
+    """How a table is drawn: the width to fit and the characters it may use (a file gets everything)."""
+    if output is not None:
+        return {"width": None, "ascii_only": False}
+    return {"width": table_width(wide), "ascii_only": ascii_only()}
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -63,18 +117,61 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load_models(specs: list[str], max_layers: int, texts: dict[str, str] | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES):
-    """Every model of every SPEC; exit 1 with one line per problem, or 2 for an unreadable argument."""
+def read_files(specs: list[str], max_layers: int, max_bytes: int = DEFAULT_MAX_BYTES):
+    """Every SPEC read once, as SpecFiles; their notes on stderr; exit 1 with one line per problem,
+    or 2 for an unreadable argument."""
     from .errors import SpecError
-    from .sources import SourceError, load_sources
+    from .spec import SourceError, read_specs
 
     try:
-        return load_sources(specs, max_layers, texts, max_bytes)
+        files = read_specs(specs, max_layers=max_layers, max_bytes=max_bytes)
     except SourceError as exc:
         fail(f"convcost: error: {exc}", 2)
     except SpecError as exc:
         fail("\n".join([*(str(p) for p in exc.problems), *exc.notes]), 1)
+    notes = [note for f in files for note in f.notes]
+    if notes:
+        sys.stderr.write("".join(f"{note}\n" for note in notes))
+    return files
+
+
+def models_of(files, input_: str | None = None) -> list:
+    """Every model of the files; with --input, on that input (exit 1 naming a layer that no longer fits)."""
+    models = [m for f in files for m in f.models]
+    if input_ is None:
+        return models
+    from dataclasses import replace
+
+    from .errors import SpecError
+    from .graph import with_input
+    from .settings import input_shape, parse_input
+
+    try:
+        given = parse_input(input_)
+    except ValueError as exc:
+        fail(f"convcost: error: {exc}", 2)
+    out = []
+    problems = []
+    for m in models:
+        shape = input_shape(given, m.input)
+        try:
+            out.append(with_input(m, shape))
+        except SpecError as exc:
+            problems += [replace(p, message=f"{p.message} (with --input {shape.height},{shape.width},"
+                                            f"{shape.channels})") for p in exc.problems]
+    if problems:
+        fail("\n".join(str(p) for p in problems[:20]), 1)
+    return out
+
+
+def run_settings(dtype, batch: int, device: str | None, peak: str | None, bandwidth: str | None):
+    """The Settings of the options; exit 2 with what to fix."""
+    from .settings import run_settings as make
+
+    try:
+        return make(dtype.value, batch, device, peak, bandwidth)
+    except ValueError as exc:
+        fail(f"convcost: error: {exc}", 2)
 
 
 def color_wanted() -> bool:
@@ -130,20 +227,35 @@ def report(
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
     exact: ExactOpt = False,
+    depth: DepthOpt = None,
+    wide: WideOpt = False,
+    dtype: DtypeOpt = Dtype.fp32,
+    batch: BatchOpt = 1,
+    input_: InputOpt = None,
+    device: DeviceOpt = None,
+    peak_tflops: PeakOpt = None,
+    bandwidth_gbs: BandwidthOpt = None,
     max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
     output: OutputOpt = None,
 ) -> None:
     """Per-layer table and totals of every model in the SPEC files."""
     from .cost import analyze
-    from .render import renderer
+    from .render import renderer, wants_explanations
 
-    texts: dict[str, str] = {}
-    models = load_models(specs, max_layers, texts, max_bytes)
-    reports = [analyze(m) for m in models]
+    settings = run_settings(dtype, batch, device, peak_tflops, bandwidth_gbs)
+    files = read_files(specs, max_layers, max_bytes)
+    models = models_of(files, input_)
+    reports = [analyze(m, settings) for m in models]
+    name = chosen_format(fmt, as_json)
+    explanations = None
+    if wants_explanations(name):
+        from .explain import explain_model
+
+        explanations = [explain_model(m, r) for m, r in zip(models, reports)]
     color = output is None and color_wanted()
-    deliver(renderer(chosen_format(fmt, as_json), "report")(reports, exact=exact, color=color, models=models,
-                                                            sources=texts), output)
+    deliver(renderer(name, "report")(reports, exact=exact, color=color, files=files, explanations=explanations,
+                                     depth=depth, **view_options(output, wide)), output)
 
 
 LayerOpt = Annotated[Optional[str], typer.Option("--layer", "-l", metavar="NAME",
@@ -156,17 +268,26 @@ def explain(
     layer: LayerOpt = None,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
+    exact: ExactOpt = False,
+    dtype: DtypeOpt = Dtype.fp32,
+    batch: BatchOpt = 1,
+    input_: InputOpt = None,
+    device: DeviceOpt = None,
+    peak_tflops: PeakOpt = None,
+    bandwidth_gbs: BandwidthOpt = None,
     max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
     output: OutputOpt = None,
 ) -> None:
-    """How each layer's output shape, costs and receptive field follow from its inputs, step by step."""
+    """How each layer's output shape, costs, bytes and receptive field follow from its inputs, step by step."""
+    from .cost import analyze
     from .explain import explain_model, select_layer
     from .render import renderer
 
-    texts: dict[str, str] = {}
-    models = load_models(specs, max_layers, texts, max_bytes)
-    explanations = [explain_model(m) for m in models]
+    settings = run_settings(dtype, batch, device, peak_tflops, bandwidth_gbs)
+    files = read_files(specs, max_layers, max_bytes)
+    models = models_of(files, input_)
+    explanations = [explain_model(m, analyze(m, settings)) for m in models]
     if layer is not None:
         chosen = select_layer(explanations, layer)
         if not chosen:
@@ -179,7 +300,8 @@ def explain(
             fail(f"convcost: error: no layer named '{layer}' in {', '.join(dict.fromkeys(specs))}{hint}", 2)
         explanations = chosen
     color = output is None and color_wanted()
-    deliver(renderer(chosen_format(fmt, as_json), "explain")(explanations, color=color, sources=texts), output)
+    deliver(renderer(chosen_format(fmt, as_json), "explain")(explanations, color=color, files=files, exact=exact,
+                                                             **view_options(output)), output)
 
 
 def _flag(name: str, help: str):
@@ -198,6 +320,8 @@ def compare(
     as_json: JsonOpt = False,
     exact: ExactOpt = False,
     by_layer: _flag("--by-layer", "Also line up the layers the models share, and show where the saving comes from.") = False,
+    depth: DepthOpt = None,
+    wide: WideOpt = False,
     without_bottlenecks: _transform_flag("remove_bottlenecks") = False,
     with_bottlenecks: _transform_flag("add_bottlenecks") = False,
     reduce: Annotated[int | None, typer.Option("--reduce", metavar="R", min=2, show_default=False,
@@ -208,6 +332,12 @@ def compare(
                                                        "implies --with-bottlenecks.")] = None,
     standard_conv: _transform_flag("standard_conv") = False,
     fc_head: _transform_flag("fc_head") = False,
+    dtype: DtypeOpt = Dtype.fp32,
+    batch: BatchOpt = 1,
+    input_: InputOpt = None,
+    device: DeviceOpt = None,
+    peak_tflops: PeakOpt = None,
+    bandwidth_gbs: BandwidthOpt = None,
     max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
     output: OutputOpt = None,
@@ -220,20 +350,83 @@ def compare(
         raise typer.BadParameter("give --reduce or --reduce-to, not both", param_hint="'--reduce-to'")
     from .compare import compare_models
     from .errors import SpecError
-    from .render import renderer
+    from .render import renderer, wants_explanations
 
-    texts: dict[str, str] = {}
-    models = load_models(specs, max_layers, texts, max_bytes)
+    settings = run_settings(dtype, batch, device, peak_tflops, bandwidth_gbs)
+    files = read_files(specs, max_layers, max_bytes)
+    models = models_of(files, input_)
     chosen = [key for key, wanted in (("remove_bottlenecks", without_bottlenecks),
                                       ("add_bottlenecks", with_bottlenecks or reduce is not None or reduce_to is not None),
                                       ("standard_conv", standard_conv), ("fc_head", fc_head)) if wanted]
     try:
-        comparison = compare_models(models, chosen or None, reduce=reduce or DEFAULT_REDUCE, reduce_to=reduce_to)
+        comparison = compare_models(models, chosen or None, reduce=reduce or DEFAULT_REDUCE, reduce_to=reduce_to,
+                                    settings=settings, depth=depth)
     except SpecError as exc:
         fail("\n".join(str(p) for p in exc.problems), 1)
+    name = chosen_format(fmt, as_json)
+    explanations = None
+    if wants_explanations(name):
+        from .explain import explain_model
+
+        explanations = [explain_model(e.model, e.report) for e in comparison.entries if e.model is not None]
     color = output is None and color_wanted()
-    deliver(renderer(chosen_format(fmt, as_json), "compare")(comparison, exact=exact, by_layer=by_layer,
-                                                             color=color, sources=texts), output)
+    deliver(renderer(name, "compare")(comparison, exact=exact, by_layer=by_layer, color=color, files=files,
+                                      explanations=explanations, depth=depth, **view_options(output, wide)), output)
+
+
+@app.command()
+def sweep(
+    specs: SpecArgs,
+    sizes: Annotated[str, typer.Option("--sizes", metavar="N|HxW,...", show_default=False,
+                                       help="Input sizes, comma-separated: N for NxN or HxW (e.g. 160,224,320).")],
+    batches: Annotated[str, typer.Option("--batches", metavar="N,...", help="Batch sizes, comma-separated.")] = "1",
+    dtypes: Annotated[str, typer.Option("--dtypes", metavar="DTYPE,...",
+                                        help="Precisions, comma-separated: fp32, fp16, bf16, int8.")] = "fp32",
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+    exact: ExactOpt = False,
+    device: DeviceOpt = None,
+    peak_tflops: PeakOpt = None,
+    bandwidth_gbs: BandwidthOpt = None,
+    max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+    max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+    output: OutputOpt = None,
+) -> None:
+    """The totals of every model at several input sizes, batches and precisions: one row per combination."""
+    from .errors import SpecError
+    from .render import renderer
+    from .settings import parse_batches, parse_dtypes, parse_sizes
+    from .sweep import sweep as run_sweep
+
+    try:
+        size_list, batch_list, dtype_list = parse_sizes(sizes), parse_batches(batches), parse_dtypes(dtypes)
+    except ValueError as exc:
+        fail(f"convcost: error: {exc}", 2)
+    machines = {d: run_settings(Dtype(d), 1, device, peak_tflops, bandwidth_gbs) for d in dtype_list}
+    files = read_files(specs, max_layers, max_bytes)
+    try:
+        result = run_sweep(models_of(files), size_list, batch_list, dtype_list,
+                           lambda d, b: replace(machines[d], batch=b))
+    except SpecError as exc:
+        fail("\n".join(str(p) for p in exc.problems[:20]), 1)
+    color = output is None and color_wanted()
+    deliver(renderer(chosen_format(fmt, as_json), "sweep")(result, exact=exact, color=color, files=files,
+                                                           **view_options(output)), output)
+
+
+@app.command()
+def devices(
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """The bundled devices for --device: peak TFLOP/s per precision and memory bandwidth, with sources."""
+    from .devices import load_devices
+    from .render import renderer
+
+    color = output is None and color_wanted()
+    deliver(renderer(chosen_format(fmt, as_json), "devices")(list(load_devices().values()), color=color,
+                                                             **view_options(output)), output)
 
 
 @app.command()
@@ -250,8 +443,7 @@ def verify(
         version = require_torch()
     except TorchMissing as exc:
         fail(f"convcost: error: {exc}", 2)
-    models = load_models(specs, max_layers, max_bytes=max_bytes)
-    checks = [verify_model(m) for m in models]
+    checks = [verify_model(m) for m in models_of(read_files(specs, max_layers, max_bytes))]
     emit(render_checks(checks, version, verbose))
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
@@ -265,15 +457,13 @@ def check(
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
 ) -> None:
     """Only validate the SPEC files: exit 0, quietly, if all are valid; 1 with every problem if not."""
-    models = load_models(specs, max_layers, max_bytes=max_bytes)
+    files = read_files(specs, max_layers, max_bytes)
     if verbose:
-        per_file: dict[str, list[int]] = {}
-        for m in models:
-            counts = per_file.setdefault(m.source, [0, 0])
-            counts[0] += 1
-            counts[1] += len(m.nodes)
-        emit("".join(f"{src}: ok ({n} model{'s' * (n != 1)}, {k:,} layers)\n"
-                     for src, (n, k) in per_file.items()))
+        lines = []
+        for f in files:
+            n, k = len(f.models), sum(len(m.nodes) for m in f.models)
+            lines.append(f"{f.path}: ok ({n} model{'s' * (n != 1)}, {k:,} layer{'s' * (k != 1)})\n")
+        emit("".join(lines))
 
 
 @app.command("import")
@@ -286,7 +476,7 @@ def import_onnx(
     """Write the spec of an ONNX model, one line per layer; every command also reads .onnx files directly."""
     from .errors import SpecError
     from .onnx_import import import_onnx as read_model
-    from .sources import SourceError
+    from .spec import SourceError
 
     try:
         imported = read_model(model, max_layers=max_layers)

@@ -1,16 +1,38 @@
-"""Graph -> Report: one row per layer with exact integer costs, and the model's totals.
+"""Graph -> Report: one row per layer with exact integer costs and bytes, and the model's totals.
 
-The counting rules live with each layer type in conv_cost/layers; this module only applies
-them in topological order and adds them up.
+The counting rules live with each layer type in conv_cost/layers; this module applies them in
+topological order, scales them to the batch, adds the bytes each layer moves at the chosen
+precision (conv_cost.memory) and, given a machine, its roofline time (conv_cost.roofline).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .graph import Model, infer_shapes
+from .graph import INPUT, Model, shapes_of
 from .layers import COST_KEYS, Cost, Layer, Shape, channel_role
+from .memory import DTYPES, LayerBytes, Peak, TensorNode, TotalBytes, layer_bytes, peak_activation_bytes, total_bytes
 from .receptive import ReceptiveField, receptive_fields
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How a model is run: precision, batch, and optionally a machine for the roofline.
+
+    roofline: a conv_cost.roofline.Roofline (peak FLOP/s and bandwidth) or None; device: its name
+    when it comes from the bundled table."""
+
+    dtype: str = "fp32"
+    batch: int = 1
+    roofline: object | None = None
+    device: str | None = None
+
+    @property
+    def bytes_per_element(self) -> int:
+        return DTYPES[self.dtype]
+
+
+DEFAULT_SETTINGS = Settings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +42,21 @@ class LayerRow:
     inputs: tuple[str, ...]
     input_shapes: tuple[Shape, ...]
     output: Shape
-    cost: Cost
+    cost: Cost  # for the whole batch: macs, flops and activations times the batch
     role: str | None = None  # for 1x1 convs: reduce, expand or mix
     receptive_field: ReceptiveField | None = None  # see receptive.py
     layer: Layer | None = None  # the layer the row counts (explain and JSON settings read it)
+    per_image: Cost | None = None  # the counts for one image (the same object as cost at batch 1)
+    bytes: LayerBytes | None = None  # weight, output, read and write bytes, intensity (memory.py)
+    time: object | None = None  # roofline.LayerTime when a machine is given
+
+    @property
+    def time_s(self) -> float | None:
+        return None if self.time is None else self.time.time_s
+
+    @property
+    def bound(self) -> str | None:
+        return None if self.time is None else self.time.bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +68,11 @@ class ModelReport:
     layers: tuple[LayerRow, ...]
     totals: Cost
     source: str = "<spec>"
+    settings: Settings = DEFAULT_SETTINGS
+    total_bytes: TotalBytes | None = None
+    peak: Peak | None = None  # the largest sum of live activation bytes, where, and what is live
+    time: object | None = None  # the exact total time (a Fraction of seconds) with a roofline
+    memory_time: object | None = None  # the part of it spent in memory-bound layers
 
 
 def pointwise_role(layer: Layer, in_channels: int) -> str | None:
@@ -44,17 +82,39 @@ def pointwise_role(layer: Layer, in_channels: int) -> str | None:
     return channel_role(layer, in_channels)
 
 
-def analyze(model: Model) -> ModelReport:
-    """Count params, buffers, MACs, FLOPs and activations of every layer of a model."""
-    shapes = infer_shapes(model)
+def scaled(cost: Cost, batch: int) -> Cost:
+    """The counts for a batch: params and buffers stay, MACs, FLOPs and activations scale."""
+    if batch == 1:
+        return cost
+    return Cost(cost.params, cost.buffers, cost.macs * batch, cost.flops * batch, cost.activations * batch)
+
+
+def analyze(model: Model, settings: Settings = DEFAULT_SETTINGS) -> ModelReport:
+    """Count params, buffers, MACs, FLOPs, activations and bytes of every layer of a model."""
+    shapes = shapes_of(model)
     fields = receptive_fields(model, shapes)
+    b, n = settings.bytes_per_element, settings.batch
+    roofline = settings.roofline
+    if roofline is not None:
+        from .roofline import layer_time, model_time
     rows = []
+    tensors = []
     for node in model.nodes:
         layer = node.layer
         ins = tuple([shapes[i] for i in node.inputs])
         out = shapes[node.name]
-        rows.append(LayerRow(node.name, layer.type, node.inputs, ins, out, layer.cost(ins, out),
-                             pointwise_role(layer, ins[0].channels), fields[node.name], layer))
+        one = layer.cost(ins, out)
+        moved = layer_bytes(params=one.params, buffers=one.buffers, input_elements=[s.elements for s in ins],
+                            output_elements=out.elements, flops=one.flops, bytes_per_element=b, batch=n)
+        time = layer_time(moved.flops, moved.moved_bytes, roofline) if roofline is not None else None
+        rows.append(LayerRow(node.name, layer.type, node.inputs, ins, out, scaled(one, n),
+                             pointwise_role(layer, ins[0].channels), fields[node.name], layer, one, moved, time))
+        tensors.append(TensorNode(node.name, node.inputs, out.elements, "view" in layer.traits))
     totals = Cost(*(sum(getattr(r.cost, k) for r in rows) for k in COST_KEYS))
-    return ModelReport(model.name, model.description, model.input, shapes[model.output_node],
-                       tuple(rows), totals, model.source)
+    peak = peak_activation_bytes(shapes[INPUT].elements, tensors, bytes_per_element=b, batch=n)
+    total_time = memory_time = None
+    if roofline is not None:
+        total_time = model_time(r.time for r in rows)
+        memory_time = model_time(r.time for r in rows if r.time.bound == "memory")
+    return ModelReport(model.name, model.description, model.input, shapes[model.output_node], tuple(rows), totals,
+                       model.source, settings, total_bytes(r.bytes for r in rows), peak, total_time, memory_time)

@@ -1,21 +1,29 @@
-"""How each layer's output shape, costs and receptive field follow from its inputs.
+"""How each layer's output shape, costs, bytes and receptive field follow from its inputs, and how the
+model's totals and its peak of activation memory follow from its layers.
 
 Every Step carries the formula, the same formula with the numbers substituted, and the
-value, which is always read from the LayerRow that cost.analyze computed (never worked out
-a second time here); tests evaluate the substituted text and check it gives that value.
+value, which is always read from the LayerRow (or the report) that cost.analyze computed (never
+worked out a second time here); tests evaluate the substituted text and check it gives that value.
+Each layer type derives its own shape and per-image costs (`explain` in conv_cost/layers); the
+bytes, the batch and the roofline time are the same for every type and are derived here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cost import LayerRow, ModelReport, analyze
+from .cost import DEFAULT_SETTINGS, LayerRow, ModelReport, analyze
 from .graph import INPUT, Model
 from .receptive import ReceptiveField
 
-# Step keys -> the LayerRow number a step equals.
+# Step keys -> the LayerRow number a step equals: per image (the layer types' own steps), for
+# the batch, in bytes, on the roofline.
 KEYS = ("height", "width", "channels", "params", "buffers", "macs", "flops", "activations",
-        "rf_size_h", "rf_size_w", "rf_stride_h", "rf_stride_w")
+        "rf_size_h", "rf_size_w", "rf_stride_h", "rf_stride_w", "batch_macs", "batch_flops", "batch_activations",
+        "weight_bytes", "output_bytes", "read_bytes", "write_bytes", "intensity", "time_s")
+# Keys of the totals' steps -> the report number they equal.
+TOTAL_KEYS = ("params", "buffers", "macs", "flops", "activations", "weight_bytes", "output_bytes", "read_bytes",
+              "write_bytes", "peak_activation_bytes", "time_s")
 COST_LABELS = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
                "activations": "activations"}
 
@@ -32,7 +40,8 @@ class Step:
 
     def parts(self, number=str) -> tuple[str, ...]:
         """quantity, formula, substituted numbers (left out when they add nothing), value."""
-        value = number(self.value) if type(self.value) is int else str(self.value)
+        v = self.value
+        value = number(v) if type(v) is int else f"{v:.4g}" if type(v) is float else str(v)
         middle = (self.formula,) if self.substituted in (str(self.value), self.formula) else (
             self.formula, self.substituted)
         return (self.quantity, *middle, value)
@@ -48,19 +57,44 @@ class LayerExplanation:
 
 @dataclass(frozen=True, slots=True)
 class ModelExplanation:
+    """The layers' derivations, then the totals as sums of the layers and the peak of live memory."""
+
     report: ModelReport
     layers: tuple[LayerExplanation, ...]
+    totals: tuple[Step, ...] = ()
+    total_notes: tuple[str, ...] = ()
 
 
 def row_value(row: LayerRow, key: str) -> int:
     """The number of `row` that a step key names."""
     if key in ("height", "width", "channels"):
         return getattr(row.output, key)
+    if key.startswith("batch_"):
+        return getattr(row.cost, key[6:])
+    if key in _BYTE_KEYS:
+        return getattr(row.bytes, key)
+    if key == "time_s":
+        return row.time.time_s
     if key.startswith("rf_"):
         rf = row.receptive_field or ReceptiveField()
         pair = rf.size if key.startswith("rf_size") else rf.stride
-        return pair[0] if key.endswith("_h") else pair[1]
-    return getattr(row.cost, key)
+        v = pair[0] if key.endswith("_h") else pair[1]
+        return v if type(v) is int or v.denominator != 1 else int(v)  # a whole Fraction is an int
+    return getattr(row.per_image or row.cost, key)
+
+
+_BYTE_KEYS = frozenset(("weight_bytes", "output_bytes", "read_bytes", "write_bytes", "intensity"))
+
+
+def total_value(report: ModelReport, key: str):
+    """The number of the report's totals that a totals step key names."""
+    if key == "peak_activation_bytes":
+        return report.peak.bytes
+    if key == "time_s":
+        return float(report.time)
+    if key in _BYTE_KEYS:
+        return getattr(report.total_bytes, key)
+    return getattr(report.totals, key)
 
 
 def explain_model(model: Model, report: ModelReport | None = None) -> ModelExplanation:
@@ -70,9 +104,10 @@ def explain_model(model: Model, report: ModelReport | None = None) -> ModelExpla
     report = report or analyze(model)
     bottlenecks = {b.reduce: b.conv for b in find_bottlenecks(model)}
     fields = {INPUT: ReceptiveField(), **{r.name: r.receptive_field or ReceptiveField() for r in report.layers}}
-    layers = tuple(explain_layer(row, tuple([fields[i] for i in row.inputs]), bottlenecks.get(row.name))
-                   for row in report.layers)
-    return ModelExplanation(report, layers)
+    layers = tuple(explain_layer(row, tuple([fields[i] for i in row.inputs]), bottlenecks.get(row.name),
+                                 report.settings) for row in report.layers)
+    totals, notes = explain_totals(report)
+    return ModelExplanation(report, layers, totals, notes)
 
 
 class Derivation:
@@ -114,12 +149,101 @@ _SYMBOLS = {
 }
 
 
-def explain_layer(row: LayerRow, in_fields: tuple[ReceptiveField, ...], bottleneck: str | None = None
-                  ) -> LayerExplanation:
+def explain_layer(row: LayerRow, in_fields: tuple[ReceptiveField, ...], bottleneck: str | None = None,
+                  settings=None) -> LayerExplanation:
     """The steps and notes of one layer, given its row and its inputs' receptive fields."""
     d = Derivation(row, bottleneck)
     summary = row.layer.explain(d, row.input_shapes, row.output, in_fields)
+    settings = settings or DEFAULT_SETTINGS
+    _batch_steps(d, settings.batch)
+    _byte_steps(d, settings.bytes_per_element, settings.batch)
     return LayerExplanation(row, summary, tuple(d.steps), tuple(d.notes))
+
+
+def _batch_steps(d: Derivation, n: int) -> None:
+    """With a batch of N, the counts that scale by it."""
+    row = d.row
+    if n == 1:
+        return
+    for key, label in (("macs", "MACs"), ("flops", "FLOPs"), ("activations", "activations")):
+        value = getattr(row.per_image, key)
+        if value:
+            d.add(f"{label} for the batch", (f"batch_{key}",), f"N*{label}", f"{n}*{value}")
+
+
+def _byte_steps(d: Derivation, b: int, n: int) -> None:
+    """weight, output, read and write bytes and the intensity (contract section 6), with b bytes per
+    element and a batch of N; the roofline time when a machine is given."""
+    row = d.row
+    if row.bytes is None:
+        return
+    one = row.per_image or row.cost
+    d.add("weight bytes", ("weight_bytes",), "(params + buffers)*b", f"({one.params} + {one.buffers})*{b}")
+    d.add("output bytes", ("output_bytes",), "N*activations*b", f"{n}*{one.activations}*{b}")
+    ins = " + ".join(str(s.elements) for s in row.input_shapes)
+    ins = f"({ins})" if len(row.input_shapes) > 1 else ins
+    d.add("read bytes", ("read_bytes",), "N*(elements of every input)*b + weight bytes",
+          f"{n}*{ins}*{b} + {row.bytes.weight_bytes}")
+    d.add("write bytes", ("write_bytes",), "output bytes", str(row.bytes.output_bytes))
+    m = row.bytes
+    d.add("FLOPs/byte", ("intensity",), "FLOPs/(read bytes + write bytes)",
+          f"{m.flops}/({m.read_bytes} + {m.write_bytes})")
+    if row.time is not None:
+        d.note(f"Roofline: {row.time.bound}-bound; compute {float(row.time.compute_s):.3g} s, "
+               f"memory {float(row.time.memory_s):.3g} s; its time is the larger, {row.time.time_s:.3g} s.")
+
+
+def explain_totals(report: ModelReport) -> tuple[tuple[Step, ...], tuple[str, ...]]:
+    """The model's totals as sums of its layers (the terms written out up to SHOWN_TERMS layers),
+    and where its activation memory peaks."""
+    rows = report.layers
+    steps = []
+
+    def add(label: str, key: str, values: list[int]) -> None:
+        terms = [v for v in values if v]
+        if len(terms) <= SHOWN_TERMS:
+            substituted = " + ".join(str(v) for v in terms) or "0"
+            formula = f"sum of the layers' {label}"
+        else:
+            substituted = f"sum of {len(terms)} layers"
+            formula = f"sum of the layers' {label}"
+        steps.append(Step(label, (key,), formula, substituted, total_value(report, key)))
+
+    for key, label in (("params", "params"), ("buffers", "buffers"), ("macs", "MACs"), ("flops", "FLOPs"),
+                       ("activations", "activations")):
+        if key != "buffers" or report.totals.buffers:
+            add(label, key, [getattr(r.cost, key) for r in rows])
+    if report.total_bytes is not None:
+        for key, label in (("weight_bytes", "weight bytes"), ("read_bytes", "read bytes"),
+                           ("write_bytes", "write bytes")):
+            add(label, key, [getattr(r.bytes, key) for r in rows])
+        t = report.total_bytes
+        steps.append(Step("FLOPs/byte", ("intensity",), "total FLOPs/(read bytes + write bytes)",
+                          f"{t.flops}/({t.read_bytes} + {t.write_bytes})", t.intensity))
+    notes = []
+    peak = report.peak
+    if peak is not None:
+        live = " + ".join(str(t.bytes) for t in peak.live)
+        steps.append(Step("peak activation bytes", ("peak_activation_bytes",),
+                          "sum of the bytes live " + (f"while {peak.layer_name} runs" if peak.layer_name
+                                                      else "before any layer runs"), live, peak.bytes))
+        names = ", ".join(t.name + (f" (and its views {', '.join(t.views)})" if t.views else "") for t in peak.live)
+        notes.append(f"Activation memory peaks {'while ' + peak.layer_name + ' runs' if peak.layer_name else 'before any layer runs'}"
+                     f": live then are {names}. A tensor is live from the layer that makes it (the input from the "
+                     "start) until its last reader has run; the running layer's inputs and output are live; "
+                     "flatten, identity and dropout share their input's memory.")
+    if report.time is not None:
+        times = [r.time.time_s for r in rows]
+        memory = sum(1 for r in rows if r.time.bound == "memory")
+        steps.append(Step("time", ("time_s",), "sum of the layers' times",
+                          " + ".join(f"{t:.3g}" for t in times) if len(times) <= SHOWN_TERMS else
+                          f"sum of {len(times)} layers", float(report.time)))
+        notes.append(f"Roofline: {memory} of {len(rows)} layers are memory-bound (they move more bytes than the "
+                     "machine can feed its peak FLOP/s); the others are compute-bound.")
+    return tuple(steps), tuple(notes)
+
+
+SHOWN_TERMS = 12  # the terms of a total written out; beyond this the step says how many layers
 
 
 def select_layer(explanations: list[ModelExplanation], name: str) -> list[ModelExplanation]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .graph import INPUT, Model, infer_shapes
+from .graph import INPUT, Model, shapes_of
 from .layers.window import same_padding
 
 __all__ = ["TorchModel", "same_padding", "to_torch"]
@@ -49,7 +49,7 @@ class TorchModel(nn.Module):
 
     def __init__(self, model: Model):
         super().__init__()
-        shapes = infer_shapes(model)
+        shapes = shapes_of(model)
         self.layers = nn.ModuleDict()
         self.key_of: dict[str, str] = {}
         steps = []

@@ -1,8 +1,13 @@
-"""The graph IR: named nodes in topological order, and shape inference over them."""
+"""The graph IR: named nodes in topological order, and shape inference over them.
+
+A Model made by the spec reader or a transform carries its shapes, inferred once by `validate`;
+every later step (costs, receptive fields, transforms, export) reads them from the model.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Mapping
 
 from .errors import LayerError, Problem, SpecError
 from .layers import Layer, Shape
@@ -15,28 +20,42 @@ MAX_ELEMENTS = 10**18
 
 @dataclass(frozen=True, slots=True)
 class Node:
-    """One layer of a model: its unique path, the layer, the nodes it reads, where it was written."""
+    """One layer of a model: its unique path, the layer, the nodes it reads, where it was written,
+    and whether the spec named it (False for a default name such as `conv3`)."""
 
     name: str
     layer: Layer
     inputs: tuple[str, ...]
     line: int = 0
     col: int = 0
+    named: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """A whole network: nodes in topological order (each reads only earlier nodes or `input`)."""
+    """A whole network: nodes in topological order (each reads only earlier nodes or `input`);
+    `shapes` maps every node (and `input`) to its output shape once the model is validated."""
 
     name: str
     input: Shape
     nodes: tuple[Node, ...]
     description: str = ""
     source: str = "<spec>"
+    shapes: Mapping[str, Shape] | None = field(default=None, compare=False, repr=False)
 
     @property
     def output_node(self) -> str:
         return self.nodes[-1].name if self.nodes else INPUT
+
+
+def validate(model: Model) -> Model:
+    """The model with its shapes; SpecError naming each layer that does not fit."""
+    return replace(model, shapes=infer_shapes(model))
+
+
+def shapes_of(model: Model) -> Mapping[str, Shape]:
+    """The model's shapes: those it carries, or inferred now for a model built by hand."""
+    return model.shapes if model.shapes is not None else infer_shapes(model)
 
 
 def infer_shapes(model: Model) -> dict[str, Shape]:
@@ -63,6 +82,11 @@ def infer_shapes(model: Model) -> dict[str, Shape]:
     if problems:
         raise SpecError(problems)
     return shapes
+
+
+def with_input(model: Model, shape: Shape) -> Model:
+    """The model on another input shape, validated again (--input); SpecError naming a layer that no longer fits."""
+    return validate(replace(model, input=shape, shapes=None))
 
 
 def consumers(model: Model) -> dict[str, list[str]]:

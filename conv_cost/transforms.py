@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from .errors import SpecError
-from .graph import INPUT, Model, Node, consumers, infer_shapes
+from .graph import INPUT, Model, Node, consumers, shapes_of, validate
 from .layers import make_layer
 
 DEFAULT_REDUCE = 4
@@ -71,7 +71,7 @@ def _keeps_spatial(shapes: dict, node: Node) -> bool:
 
 def find_bottlenecks(model: Model) -> tuple[Bottleneck, ...]:
     """Every 1x1 bottleneck of a model, in layer order (the contract's definition, section 4)."""
-    shapes = infer_shapes(model)
+    shapes = shapes_of(model)
     users = consumers(model)
     nodes = {n.name: n for n in model.nodes}
     found = []
@@ -88,14 +88,16 @@ def find_bottlenecks(model: Model) -> tuple[Bottleneck, ...]:
     return tuple(found)
 
 
-def _checked(model: Model, what: str) -> Model:
-    """The model if its shapes still fit; else SpecError naming each layer that does not."""
+def _rewritten(model: Model, nodes: tuple[Node, ...], what: str) -> Model:
+    """The model with these nodes, validated (shapes inferred once; the model itself when nothing changed);
+    SpecError naming each layer that does not fit."""
+    if nodes == model.nodes:
+        return model
     try:
-        infer_shapes(model)
+        return validate(replace(model, nodes=nodes, shapes=None))
     except SpecError as exc:
         raise SpecError(replace(p, message=f"{p.message} (in model '{model.name}' {what})")
                         for p in exc.problems) from None
-    return model
 
 
 def _fresh(name: str, taken: set[str]) -> str:
@@ -120,7 +122,7 @@ def remove_bottlenecks(model: Model) -> Model:
         rewired[b.conv] = nodes[b.reduce].inputs[0]
     kept = tuple(replace(n, inputs=(rewired[n.name],)) if n.name in rewired else n
                  for n in model.nodes if n.name not in dropped)
-    return _checked(replace(model, nodes=kept), "without its 1x1 bottlenecks")
+    return _rewritten(model, kept, "without its 1x1 bottlenecks")
 
 
 def add_bottlenecks(model: Model, reduce: int = DEFAULT_REDUCE, reduce_to: int | None = None) -> Model:
@@ -129,7 +131,7 @@ def add_bottlenecks(model: Model, reduce: int = DEFAULT_REDUCE, reduce_to: int |
         raise ValueError(f"reduce must be at least 1, got {reduce}")
     if reduce_to is not None and reduce_to < 1:
         raise ValueError(f"reduce_to must be at least 1, got {reduce_to}")
-    shapes = infer_shapes(model)
+    shapes = shapes_of(model)
     served = {b.conv for b in find_bottlenecks(model)}
     taken = {n.name for n in model.nodes} | {INPUT}
     out: list[Node] = []
@@ -144,7 +146,7 @@ def add_bottlenecks(model: Model, reduce: int = DEFAULT_REDUCE, reduce_to: int |
                                 node.col))
                 node = replace(node, inputs=(name,))
         out.append(node)
-    return _checked(replace(model, nodes=tuple(out)), "with 1x1 bottlenecks added")
+    return _rewritten(model, tuple(out), "with 1x1 bottlenecks added")
 
 
 def standard_conv(model: Model) -> Model:
@@ -153,7 +155,7 @@ def standard_conv(model: Model) -> Model:
     The full conv keeps the pointwise conv's name, filters and bias, and takes the depthwise conv's
     kernel, stride, padding, dilation and input.
     """
-    shapes = infer_shapes(model)
+    shapes = shapes_of(model)
     users = consumers(model)
     nodes = {n.name: n for n in model.nodes}
     dropped: set[str] = set()
@@ -173,7 +175,7 @@ def standard_conv(model: Model) -> Model:
         dropped.update(between)
         fused[pw_node.name] = replace(pw_node, layer=full, inputs=node.inputs)
     kept = tuple(fused.get(n.name, n) for n in model.nodes if n.name not in dropped)
-    return _checked(replace(model, nodes=kept), "with standard convs")
+    return _rewritten(model, kept, "with standard convs")
 
 
 def _is_global_average(node: Node, shapes: dict) -> bool:
@@ -223,7 +225,7 @@ def fc_head(model: Model) -> Model:
     The new layers are named `<pool>_flatten` and `<pool>_fc`; a flatten already on the path makes a new one
     unnecessary, so then the pool is just dropped.
     """
-    shapes = infer_shapes(model)
+    shapes = shapes_of(model)
     users = consumers(model)
     nodes = {n.name: n for n in model.nodes}
     taken = {n.name for n in model.nodes} | {INPUT}
@@ -258,7 +260,7 @@ def fc_head(model: Model) -> Model:
             out.extend(replaced[node.name])
             continue
         out.append(replace(node, inputs=(rewired[node.name],)) if node.name in rewired else node)
-    return _checked(replace(model, nodes=tuple(out)), "with an fc head")
+    return _rewritten(model, tuple(out), "with an fc head")
 
 
 @dataclass(frozen=True, slots=True)

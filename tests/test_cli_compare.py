@@ -98,9 +98,12 @@ def test_json_goldens_are_json():
 
 # ----------------------------------------------------------------------------- the headline
 
+CONTRACT_TOTALS = ("params", "buffers", "macs", "flops", "activations")
+
+
 def test_seed_shows_the_saving():
     out = ok(SEED)
-    assert re.search(r"MACs \(multiply-adds\) │\s+160\.56M │\s+13\.25M │ 12\.1x fewer", out)
+    assert re.search(r"MACs \(multiply-adds\)\s+│\s+160\.56M │\s+13\.25M │ 12\.1x fewer", out)
     assert "bottleneck: 12.1x fewer MACs than naive (160.56M -> 13.25M)" in out
     assert "FLOPs" in out and "flops" not in out.lower().replace("flops", "")
 
@@ -114,10 +117,18 @@ def test_seed_json():
     data = json.loads(ok(SEED, "--json"))
     assert data["schema"] == "convcost.compare/1" and data["baseline"] == "naive"
     naive, bottleneck = data["models"]
-    assert naive["totals"] == {"params": 5 * 5 * 256 * 32 + 32, "buffers": 0, "macs": NAIVE_MACS,
-                               "flops": 2 * NAIVE_MACS + 28 * 28 * 32, "activations": 28 * 28 * 32}
+    contract = ("params", "buffers", "macs", "flops", "activations")
+    assert {k: naive["totals"][k] for k in contract} == {
+        "params": 5 * 5 * 256 * 32 + 32, "buffers": 0, "macs": NAIVE_MACS, "flops": 2 * NAIVE_MACS + 28 * 28 * 32,
+        "activations": 28 * 28 * 32}
     assert bottleneck["totals"]["macs"] == BOTTLENECK_MACS
-    assert naive["ratio"] == {"params": 1.0, "buffers": 1.0, "macs": 1.0, "flops": 1.0, "activations": 1.0}
+    # The contract's ratios and, added, those of the bytes and the peak (no time without a roofline).
+    assert naive["ratio"] == {"params": 1.0, "buffers": 1.0, "macs": 1.0, "flops": 1.0, "activations": 1.0,
+                              "weight_bytes": 1.0, "read_bytes": 1.0, "write_bytes": 1.0,
+                              "peak_activation_bytes": 1.0}
+    # Peaks: naive holds the input and its output (802,816 + 100,352 bytes); the bottleneck the input
+    # and the 1x1's output while the 1x1 runs (802,816 + 50,176).
+    assert bottleneck["ratio"]["peak_activation_bytes"] == (802_816 + 50_176) / (802_816 + 100_352)
     assert bottleneck["ratio"]["macs"] == BOTTLENECK_MACS / NAIVE_MACS
     assert bottleneck["ratio"]["params"] == (256 * 16 + 16 + 5 * 5 * 16 * 32 + 32) / (5 * 5 * 256 * 32 + 32)
     assert "layers" not in data
@@ -199,7 +210,8 @@ def test_single_naive_gets_bottlenecks(args, channels):
 def test_single_bottleneck_loses_it_with_its_bn_and_relu():
     models = models_of(SINGLE_BOTTLENECK)
     variant = models["reduced 5x5 without bottlenecks"]
-    assert variant["totals"] == {"params": 5 * 5 * 256 * 32 + 32, "buffers": 0, "macs": NAIVE_MACS,
+    assert {k: variant["totals"][k] for k in CONTRACT_TOTALS} == {"params": 5 * 5 * 256 * 32 + 32, "buffers": 0,
+                                                                  "macs": NAIVE_MACS,
                                  "flops": 2 * NAIVE_MACS + 28 * 28 * 32 + 28 * 28 * 32,   # bias + relu5x5
                                  "activations": 2 * 28 * 28 * 32}
     assert variant["description"] == "removed reduce, reduce_bn, reduce_relu; changed conv5x5"

@@ -30,8 +30,8 @@ CASES = {
          "t.yaml:5:47: error: 'bias' of layer 'conv3' (conv) must be true or false, got 1"]),
     "YAML 1.1 boolean and octal": (
         "input: [8, 8, 017]\nlayers:\n  - {type: conv, filters: 4, kernel: 3, bias: yes}\n",
-        ["t.yaml:1:15: error: integer '017' is ambiguous (YAML 1.1 reads it in another base); "
-         "write it in plain decimal without leading zeros",
+        ["t.yaml:1:15: error: integer '017' is ambiguous (YAML 1.1 reads it in another base or "
+         "with '_' separators); write it in plain decimal, without leading zeros or '_'",
          "t.yaml:3:47: error: 'yes' would be read as a boolean; write true or false (or quote it for a string)"]),
     "non-positive sizes": (
         "input: [8, 8, 0]\nlayers:\n  - {type: conv, filters: 4, kernel: 0}\n  - {type: conv, filters: -2, kernel: 3}\n",

@@ -225,16 +225,16 @@ HAZARDS = {
          "blocks",
          "t.yaml:4:27: error: 'filters' of layer 'conv1' (conv) must be a positive integer, got float 4.0; write 4",
          "t.yaml:4:49: error: 'on' would be read as a boolean; write true or false (or quote it for a string)",
-         "t.yaml:5:27: error: integer '010' is ambiguous (YAML 1.1 reads it in another base); write it in plain "
-         "decimal without leading zeros",
+         "t.yaml:5:27: error: integer '010' is ambiguous (YAML 1.1 reads it in another base or with '_' "
+         "separators); write it in plain decimal, without leading zeros or '_'",
          "t.yaml:5:49: error: 'no' would be read as a boolean; write true or false (or quote it for a string)",
          "t.yaml:6:30: error: duplicate key 'filters' (first at line 6); keep one of them",
          "t.yaml:7:5: error: layer 'conv4' (conv) needs 'kernel'; add kernel: <an integer or [height, width]>",
          "t.yaml:7:6: error: merge keys ('<<') are not supported; write the keys out, or use a template under "
          "'blocks:'",
          "t.yaml:8:18: error: a key must be a plain string, got '3'; quote it if it is a name",
-         "t.yaml:9:27: error: integer '0x10' is ambiguous (YAML 1.1 reads it in another base); write it in plain "
-         "decimal without leading zeros"]),
+         "t.yaml:9:27: error: integer '0x10' is ambiguous (YAML 1.1 reads it in another base or with '_' "
+         "separators); write it in plain decimal, without leading zeros or '_'"]),
 }
 
 
@@ -319,9 +319,9 @@ def test_did_you_mean_stays_fast_among_many_layers(tmp_path):
 
 def test_pure_python_yaml_reader_deep_nesting(monkeypatch):
     # PyYAML without libyaml has no nesting limit of its own; its RecursionError is caught.
-    import conv_cost.spec as spec
+    import conv_cost.spec.yaml_tree as yaml_tree
 
-    monkeypatch.setattr(spec, "_Loader", yaml.SafeLoader)
+    monkeypatch.setattr(yaml_tree, "_Loader", yaml.SafeLoader)
     with pytest.raises(SpecError) as exc:
         parse_spec("[" * 100_000 + "]" * 100_000, "t.yaml")
     assert [str(p) for p in exc.value.problems] == ["t.yaml:1:1: error: the YAML is nested too deeply to read"]

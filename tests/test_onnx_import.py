@@ -18,7 +18,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from conv_cost.cost import analyze  # noqa: E402
 from conv_cost.errors import SpecError  # noqa: E402
 from conv_cost.onnx_import import import_onnx  # noqa: E402
-from conv_cost.sources import SourceError, load_sources  # noqa: E402
+from conv_cost.spec import SourceError, read_specs  # noqa: E402
 
 from .conftest import run_cli, run_process  # noqa: E402
 
@@ -71,7 +71,8 @@ def layers_of(tmp_path, model) -> list[dict]:
 
 
 def totals(tmp_path, model):
-    [m] = load_sources([save(tmp_path, model)])
+    [spec] = read_specs([save(tmp_path, model)])
+    [m] = spec.models
     return analyze(m).totals
 
 

@@ -18,8 +18,7 @@ from torch import nn  # noqa: E402
 from conv_cost.cost import analyze  # noqa: E402
 from conv_cost.export import to_torch  # noqa: E402
 from conv_cost.onnx_import import import_onnx  # noqa: E402
-from conv_cost.sources import load_sources  # noqa: E402
-from conv_cost.spec import load_spec, parse_spec  # noqa: E402
+from conv_cost.spec import load_spec, parse_spec, read_specs  # noqa: E402
 
 from .conftest import run_cli  # noqa: E402
 
@@ -290,5 +289,6 @@ def test_verify_and_report_read_an_export(tmp_path):
     path = export(module, (16, 16, 16), tmp_path / "s.onnx", do_constant_folding=False)
     result = run_cli(["verify", path])
     assert result.exit_code == 0, result.stdout + result.stderr
-    [model] = load_sources([path])
+    [spec] = read_specs([path])
+    [model] = spec.models
     assert analyze(model).totals.params == pytorch_counts(module, (16, 16, 16))[0]

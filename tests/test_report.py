@@ -56,24 +56,34 @@ def test_golden(spec, fmt):
     check_golden(f"report/{spec}.{fmt}.txt", result.stdout)
 
 
+SECTION_6_LAYER_KEYS = ("weight_bytes", "output_bytes", "read_bytes", "write_bytes", "intensity")
+
+
 def test_json_matches_the_contract_schema_exactly():
     result = run_cli(["report", SEED, "--format", "json"])
     data = json.loads(result.stdout)
     assert set(data) == {"schema", "models"}
     assert data["schema"] == "convcost.report/1"
     naive, bottleneck = data["models"]
-    assert set(naive) == {"name", "description", "input", "output", "totals", "layers"}
+    # The contract's keys, and the ones added since (section 6: settings; extensions: peak).
+    assert set(naive) == {"name", "description", "input", "output", "settings", "totals", "peak", "layers"}
     assert naive["input"] == {"height": 28, "width": 28, "channels": 256}
     assert naive["output"] == {"height": 28, "width": 28, "channels": 32}
-    assert naive["totals"] == {"params": 204_832, "buffers": 0, "macs": 160_563_200,
-                               "flops": 2 * 160_563_200 + 28 * 28 * 32, "activations": 28 * 28 * 32}
+    assert naive["settings"] == {"dtype": "fp32", "batch": 1, "bytes_per_element": 4}
+    contract = ("params", "buffers", "macs", "flops", "activations")
+    assert {k: naive["totals"][k] for k in contract} == {
+        "params": 204_832, "buffers": 0, "macs": 160_563_200, "flops": 2 * 160_563_200 + 28 * 28 * 32,
+        "activations": 28 * 28 * 32}
     reduce, conv = bottleneck["layers"]
-    assert conv == {"name": "conv5x5", "type": "conv", "inputs": ["reduce"],
-                    "output": {"height": 28, "width": 28, "channels": 32},
-                    "params": 5 * 5 * 16 * 32 + 32, "buffers": 0, "macs": 28 * 28 * 32 * 5 * 5 * 16,
-                    "flops": 2 * 28 * 28 * 32 * 5 * 5 * 16 + 28 * 28 * 32, "activations": 28 * 28 * 32,
-                    # added key (the contract allows additions): a 1x1 then a 5x5 see 5x5 pixels
-                    "receptive_field": {"size": [5, 5], "stride": [1, 1]}}
+    assert {k: v for k, v in conv.items() if k not in SECTION_6_LAYER_KEYS} == {
+        "name": "conv5x5", "type": "conv", "inputs": ["reduce"], "output": {"height": 28, "width": 28, "channels": 32},
+        "params": 5 * 5 * 16 * 32 + 32, "buffers": 0, "macs": 28 * 28 * 32 * 5 * 5 * 16,
+        "flops": 2 * 28 * 28 * 32 * 5 * 5 * 16 + 28 * 28 * 32, "activations": 28 * 28 * 32,
+        # added keys (the contract allows additions): a 1x1 then a 5x5 see 5x5 pixels; the layer's settings
+        "receptive_field": {"size": [5, 5], "stride": [1, 1]},
+        "filters": 32, "kernel": [5, 5], "stride": [1, 1], "padding": "same", "dilation": [1, 1], "groups": 1,
+        "bias": True}
+    assert set(SECTION_6_LAYER_KEYS) <= set(conv)
     assert reduce["role"] == "reduce" and reduce["inputs"] == ["input"]
     for model in data["models"]:
         for key in ("params", "buffers", "macs", "flops", "activations"):

@@ -7,7 +7,8 @@ import pytest
 
 from conv_cost.cost import analyze
 from conv_cost.layers import Add, Concat, Conv2d, Elementwise, Linear, Pool2d, Shape
-from conv_cost.spec import ExprError, evaluate, parse_spec
+from conv_cost.spec import parse_spec
+from conv_cost.spec.expr import ExprError, evaluate
 
 
 def parse(text: str):
@@ -36,7 +37,7 @@ def test_minimal_spec_defaults():
     assert m.name == "t"  # the file's stem
     assert m.input == Shape(28, 28, 256)
     [node] = m.nodes
-    assert node == type(node)("conv1", Conv2d(32, (5, 5)), ("input",), 4, 5)
+    assert node == type(node)("conv1", Conv2d(32, (5, 5)), ("input",), 4, 5, named=False)  # a default name
 
 
 def test_input_as_mapping_and_description():

@@ -13,8 +13,7 @@ import os
 from dataclasses import dataclass
 
 from ..errors import Problem, SpecError
-from ..sources import SourceError
-from ..spec import DEFAULT_MAX_LAYERS
+from ..spec import DEFAULT_MAX_LAYERS, SourceError
 
 ONNX_SUFFIX = ".onnx"
 INSTALL_HINT = "pip install 'convcost[onnx]'"
@@ -68,7 +67,7 @@ def _layers(path: str) -> tuple[str, tuple]:
 
 def _validate(path: str, text: str, layers: tuple, max_layers: int) -> None:
     """Read the text as any spec is read, and check convcost's shapes against ONNX's, layer by layer."""
-    from ..graph import infer_shapes
+    from ..graph import shapes_of
     from ..spec import parse_spec
     from .emit import HEADER_LINES
 
@@ -79,7 +78,7 @@ def _validate(path: str, text: str, layers: tuple, max_layers: int) -> None:
 
     try:
         [model] = parse_spec(text, path, max_layers=max_layers)
-        shapes = infer_shapes(model)
+        shapes = shapes_of(model)
     except SpecError as exc:
         raise SpecError([located(p) for p in exc.problems], exc.notes) from None
     problems = []
@@ -104,5 +103,5 @@ def import_onnx(path: str, *, max_layers: int = DEFAULT_MAX_LAYERS) -> Imported:
 
 
 def onnx_spec_text(path: str, max_layers: int = DEFAULT_MAX_LAYERS) -> str:
-    """The spec text of an ONNX model (what load_sources reads for a .onnx argument)."""
+    """The spec text of an ONNX model (what spec.read_specs reads for a .onnx argument)."""
     return import_onnx(path, max_layers=max_layers).text

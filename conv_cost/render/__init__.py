@@ -19,3 +19,8 @@ def renderer(fmt: str, kind: str) -> Callable:
     """The function rendering `kind` ("report", "explain" or "compare") in format `fmt`."""
     module = import_module(f"{__name__}.{FORMATS[fmt]}")
     return getattr(module, f"render_{kind}")
+
+
+def wants_explanations(fmt: str) -> bool:
+    """Whether the format prints derivations, which the command must then compute before rendering."""
+    return getattr(import_module(f"{__name__}.{FORMATS[fmt]}"), "WANTS_EXPLANATIONS", False)

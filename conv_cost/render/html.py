@@ -1,5 +1,7 @@
 """A printable handout: one self-contained HTML file (inline CSS and SVG, no JavaScript, A4).
 
+The formulas section formats explanations computed before rendering (WANTS_EXPLANATIONS).
+
 Built from small helpers (page shell, tables, bar charts, spec listing) shared by the report,
 the comparison and the derivation pages, so all three have the same look.
 """
@@ -10,10 +12,13 @@ from html import escape
 from typing import Iterable, Sequence
 
 from ..cost import ModelReport
-from ..explain import LayerExplanation, ModelExplanation, explain_model
-from .common import (LAYER_COLUMNS, MACS_HEADER, by_layer_cells, compare_cells, compare_keys, compare_title, in_out,
-                     layer_cells, number_format, shapes_line, summary_lines, totals_text)
-from .numbers import exact, human, percent, ratio_phrase
+from ..explain import LayerExplanation, ModelExplanation
+from .common import (MACS_HEADER, by_layer_cells, by_layer_notes, compare_cells, compare_keys, compare_title, in_out,
+                     layer_cells, layer_columns, number_format, peak_line, settings_line, shapes_line, summary_lines,
+                     total_value, totals_text)
+from .numbers import exact, human, percent, ratio_phrase, seconds
+
+WANTS_EXPLANATIONS = True  # the command computes the derivations this format prints
 
 CSS = """
 @page { size: A4; margin: 14mm 13mm 16mm; }
@@ -71,6 +76,8 @@ pre.spec { background: #f5f7fa; border: 1px solid #dde3ea; border-radius: 4px; p
 svg .m0 { fill: #2f5d8a; } svg .m1 { fill: #d9822b; } svg .m2 { fill: #3a8a5c; }
 svg .m3 { fill: #8a3a6e; } svg .m4 { fill: #8a6d2f; } svg .m5 { fill: #5b6470; }
 svg .none { font-size: 11px; fill: #8a929c; }
+svg .line0 { stroke: #2f5d8a; } svg .line1 { stroke: #d9822b; } svg .line2 { stroke: #3a8a5c; }
+svg .line3 { stroke: #8a3a6e; } svg .line4 { stroke: #8a6d2f; } svg .line5 { stroke: #5b6470; }
 svg.wide text { font-size: 15px; } svg.wide .label { font-size: 14.5px; } svg.wide .head { font-size: 15.5px; }
 svg.wide .value { font-size: 14px; } svg.wide .none { font-size: 13px; }
 .formulas > p.muted { break-inside: avoid; break-after: avoid; }
@@ -183,21 +190,36 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[i
 
 def totals_block(report: ModelReport) -> str:
     shown = [(k, v) for k, v in totals_text(report.totals) if k != "buffers" or report.totals.buffers]
+    if report.total_bytes is not None:
+        shown += [("weight bytes", exact(report.total_bytes.weight_bytes)),
+                  ("bytes moved", exact(report.total_bytes.moved_bytes)),
+                  ("peak activation bytes", exact(report.peak.bytes))]
+    if report.time is not None:
+        shown.append(("estimated time", seconds(report.time)))
     items = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in shown)
     return f'<dl class="totals">{items}</dl>\n'
 
 
-def layer_table(report: ModelReport, exact_numbers: bool) -> str:
-    rows, total = layer_cells(report, exact_numbers)
-    share = [c.header for c in LAYER_COLUMNS].index("% MACs")
+# The per-layer figures in two tables, so each fits the width of an A4 page: what a layer costs,
+# then what it moves (and, with a roofline, how long it takes).
+COST_TABLE = ("layer", "type", "role", "output", "receptive_field", "params", "macs", "flops", "activations",
+              "buffers", "share")
+MEMORY_TABLE = ("layer", "weight_bytes", "output_bytes", "read_bytes", "intensity", "time", "bound")
+
+
+def layer_table(report: ModelReport, exact_numbers: bool, keys: tuple[str, ...] = COST_TABLE, rows=None) -> str:
+    columns = [c for c in layer_columns([report]) if c.key in keys]
+    body, total = layer_cells(report, exact_numbers, columns, rows)
+    share = next((i for i, c in enumerate(columns) if c.key == "share"), None)
     html_rows = []
-    for layer, cells in zip(report.layers, rows):
+    for layer, cells in zip(report.layers if rows is None else rows, body):
         out = [esc(c) for c in cells]
         out[0] = name_cell(cells[0])
-        out[share] = share_cell(layer.cost.macs, report.totals.macs)
+        if share is not None:
+            out[share] = share_cell(layer.cost.macs, report.totals.macs)
         html_rows.append(out)
-    classes = ["name" if i == 0 else "" for i in range(len(LAYER_COLUMNS))]
-    return table([esc(c.header) for c in LAYER_COLUMNS], [c.align for c in LAYER_COLUMNS], html_rows,
+    classes = ["name" if i == 0 else "" for i in range(len(columns))]
+    return table([esc(c.header) for c in columns], [c.align for c in columns], html_rows,
                  [esc(c) for c in total], classes, "layers")
 
 
@@ -220,17 +242,29 @@ def steps_block(layer: LayerExplanation) -> str:
     head = (f'<h4><code>{esc(row.name)}</code> <span class="type">{esc(row.type)}</span> '
             f"<span class=\"muted\">{esc(layer.summary)}</span></h4>\n"
             f'<p class="muted">{arrows(shapes_line(row))}</p>\n')
+    notes = "".join(f'<p class="note">{esc(n)}</p>\n' for n in layer.notes)
+    return f'<div class="layer">\n{head}{steps_table(layer.steps)}{notes}</div>\n'
+
+
+def steps_table(steps) -> str:
     rows = []
-    for step in layer.steps:
+    for step in steps:
         quantity, *middle, value = step.parts(exact)
         cells = [f'<td class="q">{esc(quantity)}</td>']
         cells += [f"<td>= {esc(m)}</td>" for m in middle]
         cells += ["<td></td>"] * (2 - len(middle))
         cells.append(f'<td class="v">= {esc(value)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    steps = '<table class="steps">\n' + "\n".join(rows) + "\n</table>\n" if rows else ""
-    notes = "".join(f'<p class="note">{esc(n)}</p>\n' for n in layer.notes)
-    return f'<div class="layer">\n{head}{steps}{notes}</div>\n'
+    return '<table class="steps">\n' + "\n".join(rows) + "\n</table>\n" if rows else ""
+
+
+def totals_steps_block(expl: ModelExplanation) -> str:
+    """The model's totals as sums of its layers, and where its activation memory peaks."""
+    if not expl.totals:
+        return ""
+    notes = "".join(f'<p class="note">{esc(n)}</p>\n' for n in expl.total_notes)
+    return (f'<div class="layer">\n<h4>Totals of {esc(expl.report.name)}</h4>\n{steps_table(expl.totals)}{notes}'
+            "</div>\n")
 
 
 FORMULAS_INTRO = (
@@ -273,23 +307,22 @@ def formulas_section(explanations: Sequence[ModelExplanation], heading: str, bri
             out.append(f'<p class="note">Not worked out here: {names}. They keep their input\'s shape and have '
                        "no params and no MACs; an activation costs 1 FLOP per element (convcost explain "
                        "shows every layer).</p>\n")
+        out.append(totals_steps_block(expl))
     out.append("</section>\n")
     return "".join(out)
 
 
-def spec_section(sources: dict[str, str] | None, reports: Sequence[ModelReport]) -> str:
+def spec_section(files: Sequence | None, reports: Sequence[ModelReport]) -> str:
     """The YAML text of every spec the reports come from, as written."""
-    if not sources:
-        return ""
-    paths = list(dict.fromkeys(r.source for r in reports if r.source in sources))
-    blocks = "".join(f'<p class="muted">{esc(p)}</p>\n<pre class="spec">{esc(sources[p].rstrip())}</pre>\n'
-                     for p in paths)
+    used = set(r.source for r in reports)
+    blocks = "".join(f'<p class="muted">{esc(f.path)}</p>\n<pre class="spec">{esc(f.text.rstrip())}</pre>\n'
+                     for f in files or () if f.path in used)
     return f'<section class="spec">\n<h2>The spec</h2>\n{blocks}</section>\n' if blocks else ""
 
 
-def spec_heading(sources: dict[str, str] | None, reports: Sequence[ModelReport]) -> tuple[str, str]:
-    """Title and description of the page: the spec file's own `name` and `description` when it is one file."""
-    named = spec_title(sources, reports)
+def spec_heading(files: Sequence | None, reports: Sequence[ModelReport]) -> tuple[str, str]:
+    """Title and description of the page: the spec file's own name and description when it is one file."""
+    named = spec_title(files, reports)
     if named is not None:
         return named
     if len(reports) == 1:
@@ -297,20 +330,13 @@ def spec_heading(sources: dict[str, str] | None, reports: Sequence[ModelReport])
     return ", ".join(r.name for r in reports), ""
 
 
-def spec_title(sources: dict[str, str] | None, reports: Sequence[ModelReport]) -> tuple[str, str] | None:
-    """The `name` and `description` written at the top of the spec, when the reports come from one file."""
-    paths = list(dict.fromkeys(r.source for r in reports))
-    if sources and len(paths) == 1 and paths[0] in sources:
-        import yaml
-
-        try:
-            doc = yaml.safe_load(sources[paths[0]])
-        except yaml.YAMLError:  # the spec was read already; this is only for the title
-            doc = None
-        if isinstance(doc, dict):
-            name, desc = doc.get("name"), doc.get("description")
-            if isinstance(name, str):
-                return name, desc if isinstance(desc, str) else ""
+def spec_title(files: Sequence | None, reports: Sequence[ModelReport]) -> tuple[str, str] | None:
+    """The name and description of the spec file (its top-level keys, else its stem), when the reports come from
+    one file."""
+    paths = set(r.source for r in reports)
+    chosen = [f for f in files or () if f.path in paths]
+    if len(chosen) == 1 and len(paths) == 1:
+        return chosen[0].name, chosen[0].description
     return None
 
 
@@ -321,7 +347,7 @@ def header(title: str, description: str, reports: Sequence[ModelReport], kind: s
     files = ", ".join(dict.fromkeys(r.source for r in reports))
     models = len(reports)
     meta = (f"{kind} of {models} model{'s' if models != 1 else ''} from {files} · convcost {__version__} · "
-            "batch 1, exact counts")
+            f"{settings_line(reports[0]) if reports else ''}, exact counts")
     lead = f'<p class="lead">{esc(description)}</p>\n' if description else ""
     return f"<header>\n<h1>{esc(title)}</h1>\n{lead}<p class=\"meta\">{esc(meta)}</p>\n</header>\n"
 
@@ -337,35 +363,102 @@ LEGEND = (
 
 
 def model_section(report: ModelReport, page_description: str, exact_numbers: bool, several: bool,
-                  title: str | None = None, chart: bool = True) -> str:
+                  title: str | None = None, chart: bool = True, depth: int | None = None) -> str:
     desc = report.description if report.description and report.description != page_description else ""
     name = title or report.name
     head = f"<h2>{esc(name)}</h2>\n" if several or desc else "<h2>Cost per layer</h2>\n"
+    rows = None
+    grouped = ""
+    if depth is not None:
+        from ..groups import group_rows
+
+        rows = group_rows(report, depth)
+        grouped = (f'<p class="muted">Rows grouped by the first {depth} level{"s" if depth > 1 else ""} of the '
+                   "layer paths; they add up to the totals.</p>\n")
     return (f'<section class="model">\n{head}'
             + (f"<p>{esc(desc)}</p>\n" if desc else "")
-            + f'<p class="io">{arrows(in_out(report))}</p>\n'
-            + totals_block(report) + layer_table(report, exact_numbers) + (cost_chart(report) if chart else "")
+            + f'<p class="io">{arrows(in_out(report))}; {esc(settings_line(report))}</p>\n'
+            + totals_block(report) + grouped + layer_table(report, exact_numbers, COST_TABLE, rows)
+            + (cost_chart(report) if chart else "")
+            + f'<h3>Memory traffic{" and time" if report.time is not None else ""}</h3>\n'
+            + f'<p class="muted">{esc(peak_line(report, exact_numbers))}</p>\n'
+            + layer_table(report, exact_numbers, MEMORY_TABLE, rows)
+            + (roofline_chart(report) if report.time is not None else "")
             + "</section>\n")
 
 
-def render_report(reports: list[ModelReport], *, exact: bool = False, models=None,
-                  sources: dict[str, str] | None = None, **_options) -> str:
-    """The handout: title, spec, then per model totals, table and chart; formulas when `models` are given."""
-    title, description = spec_heading(sources, reports)
-    body = [header(title, description, reports, "Cost report"), spec_section(sources, reports)]
-    body += [model_section(r, description, exact, len(reports) > 1) for r in reports]
-    if models is not None:
-        explanations = [explain_model(m, r) for m, r in zip(models, reports, strict=True)]
+def roofline_chart(report: ModelReport) -> str:
+    """Attainable FLOP/s against intensity (log-log): the roof, the ridge point, one dot per layer."""
+    import math
+
+    roof = report.settings.roofline
+    peak, bandwidth = float(roof.peak_flops), float(roof.bandwidth)
+    ridge = peak / bandwidth
+    points = [(r.name, r.bytes.intensity, r.bytes.flops / r.time_s, r.bound) for r in report.layers
+              if r.bytes is not None and r.bytes.intensity > 0 and r.time_s]
+    if not points:
+        return ""
+    xs = [p[1] for p in points] + [ridge]
+    lo_x, hi_x = math.floor(math.log10(min(xs))) - 0.5, math.ceil(math.log10(max(xs))) + 0.5
+    lo_y = math.floor(math.log10(min(p[2] for p in points) * 0.5))
+    hi_y = math.ceil(math.log10(peak * 2))
+    w, h, left, bottom, top = 1000, 420, 90, 50, 20
+
+    def x(v: float) -> float:
+        return round(left + (math.log10(v) - lo_x) / (hi_x - lo_x) * (w - left - 20), 1)
+
+    def y(v: float) -> float:
+        return round(h - bottom - (math.log10(v) - lo_y) / (hi_y - lo_y) * (h - bottom - top), 1)
+
+    roof_start = 10 ** lo_x
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
+           'aria-label="roofline: attainable FLOP/s against FLOPs per byte, one dot per layer">',
+           f'<line x1="{left}" y1="{h - bottom}" x2="{w - 20}" y2="{h - bottom}" stroke="#8a929c"/>',
+           f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="#8a929c"/>',
+           f'<polyline fill="none" stroke="#2f5d8a" stroke-width="2.5" points="{x(roof_start)},'
+           f'{y(roof_start * bandwidth)} {x(ridge)},{y(peak)} {x(10 ** hi_x)},{y(peak)}"/>',
+           f'<line x1="{x(ridge)}" y1="{y(peak)}" x2="{x(ridge)}" y2="{h - bottom}" stroke="#2f5d8a" '
+           'stroke-dasharray="4 4"/>',
+           f'<text class="value" x="{x(ridge) + 6}" y="{y(peak) + 16}">ridge {ridge:.3g} FLOPs/byte</text>']
+    for exp in range(math.ceil(lo_x), math.floor(hi_x) + 1):
+        out.append(f'<text class="value" x="{x(10 ** exp)}" y="{h - bottom + 18}" text-anchor="middle">'
+                   f"10^{exp}</text>")
+    for exp in range(lo_y, hi_y + 1):
+        out.append(f'<text class="value" x="{left - 8}" y="{y(10 ** exp) + 4}" text-anchor="end">10^{exp}</text>')
+    out.append(f'<text class="head" x="{(left + w) // 2}" y="{h - 8}" text-anchor="middle">FLOPs per byte '
+               "(arithmetic intensity)</text>")
+    out.append(f'<text class="head" x="16" y="{top + 10}">FLOP/s</text>')
+    for name, intensity, rate, bound in points:
+        css = "macs" if bound == "compute" else "params"
+        out.append(f'<circle class="{css}" cx="{x(intensity)}" cy="{y(rate)}" r="4"><title>{esc(name)}: '
+                   f"{intensity:.3g} FLOPs/byte, {bound}-bound</title></circle>")
+    out.append("</svg>")
+    memory = sum(1 for p in points if p[3] == "memory")
+    caption = (f"The roofline of {report.settings.device or 'the given machine'}: {peak / 1e12:g} TFLOP/s peak, "
+               f"{bandwidth / 1e9:g} GB/s. Each dot is a layer at the FLOP/s it attains (its FLOPs over its time); "
+               f"{memory} of {len(points)} are memory-bound (orange, left of the ridge), the others compute-bound "
+               "(blue).")
+    return f'<figure>\n{"".join(out)}\n<figcaption>{esc(caption)}</figcaption>\n</figure>\n'
+
+
+
+def render_report(reports: list[ModelReport], *, exact: bool = False, files=None,
+                  explanations: Sequence[ModelExplanation] | None = None, depth: int | None = None,
+                  **_options) -> str:
+    """The handout: title, spec, then per model totals, table and chart; formulas when explanations are given."""
+    title, description = spec_heading(files, reports)
+    body = [header(title, description, reports, "Cost report"), spec_section(files, reports)]
+    body += [model_section(r, description, exact, len(reports) > 1, depth=depth) for r in reports]
+    if explanations:
         body.append(formulas_section(explanations, "How each number is worked out", brief=True))
     body.append(LEGEND)
     return page(title, "".join(body))
 
 
-def render_explain(explanations: list[ModelExplanation], *, sources: dict[str, str] | None = None,
-                   **_options) -> str:
+def render_explain(explanations: list[ModelExplanation], *, files=None, **_options) -> str:
     reports = [e.report for e in explanations]
-    title, description = spec_heading(sources, reports)
-    body = [header(title, description, reports, "Worked derivation"), spec_section(sources, reports),
+    title, description = spec_heading(files, reports)
+    body = [header(title, description, reports, "Worked derivation"), spec_section(files, reports),
             formulas_section(explanations, "How each number is worked out"), LEGEND]
     return page(title, "".join(body))
 
@@ -436,19 +529,20 @@ def model_list(comparison) -> str:
 
 def compare_table(comparison, exact_numbers: bool) -> str:
     """Totals side by side: short numbers with the exact ones under them, ratios in words."""
-    headers, aligns, rows = compare_cells(comparison, number_format(exact_numbers))
-    keys = [None] + [k for k, _ in compare_keys(comparison)]
+    headers, aligns, rows = compare_cells(comparison, exact_numbers)
+    keys = [None] + list(compare_keys(comparison))
     html_rows = []
     for key, cells in zip(keys, rows):
         out = [esc(c) for c in cells]
         if key is not None:
+            name, _, kind = key
             for col, e in enumerate(comparison.entries):
-                value = getattr(e.totals, key)
                 at = 1 if col == 0 else 2 * col
-                if not exact_numbers and human(value) != exact(value):
+                value = total_value(e.report, name)
+                if kind != "time" and not exact_numbers and human(value) != exact(value):
                     out[at] += f'<span class="exact">{esc(exact(value))}</span>'
                 if col:
-                    out[at + 1] = ratio_html(getattr(e.ratio, key))
+                    out[at + 1] = ratio_html(getattr(e.ratio, name))
         html_rows.append(out)
     head = [esc(h) for h in headers]
     head[1] += " <span class=\"sub\">(baseline)</span>" if len(comparison.entries) > 1 else ""
@@ -508,15 +602,17 @@ def layers_chart(comparison) -> str:
 
 def by_layer_section(comparison, exact_numbers: bool) -> str:
     """The layers lined up by name: params and MACs in each model and the change in MACs."""
-    heads, aligns, rows, foot = by_layer_cells(comparison, number_format(exact_numbers))
+    heads, aligns, rows, foot = by_layer_cells(comparison, exact_numbers)
     head = [f'{esc(m)}<span class="sub">{esc(label)}</span>' if m else esc(label) for m, label in heads]
-    html_rows = [[name_cell(r[0]), *(esc(c) for c in r[1:])] for r in rows]
+    html_rows = [[name_cell(r[0][:-2]) + " *" if r[0].endswith(" *") else name_cell(r[0]), *(esc(c) for c in r[1:])]
+                 for r in rows]
     classes = ["name" if i == 0 else "" for i in range(len(heads))]
     return ('<section class="bylayer">\n<h2>Layer by layer</h2>\n'
             '<p class="muted">Layers matched by name (their full path); - where a model has no such layer; '
             "the change in MACs is against the baseline; <i>only in</i> names the models that have the layer "
             "when not all do.</p>\n"
-            + table(head, aligns, html_rows, [esc(c) for c in foot], classes, "layers bylayer") + "</section>\n")
+            + table(head, aligns, html_rows, [esc(c) for c in foot], classes, "layers bylayer")
+            + "".join(f'<p class="note">{esc(n)}</p>\n' for n in by_layer_notes(comparison)) + "</section>\n")
 
 
 COMPARE_LEGEND = (
@@ -524,17 +620,16 @@ COMPARE_LEGEND = (
     "total is 12.1 times this model's; differences under 10% are given in percent.</p>\n")
 
 
-def render_compare(comparison, *, exact: bool = False, by_layer: bool = False,
-                   sources: dict[str, str] | None = None, **_options) -> str:
+def render_compare(comparison, *, exact: bool = False, by_layer: bool = False, files=None,
+                   explanations: Sequence[ModelExplanation] | None = None, **_options) -> str:
     """The comparison handout: title, spec, totals side by side with ratios and the savings in words,
-    the per-layer tables (or the layers lined up), charts on a shared scale, a legend, the formulas."""
-    from ..explain import explain_model
-
+    the per-layer tables (or the layers lined up), charts on a shared scale, a legend, the formulas
+    (explanations of the entries whose graphs are known, in order)."""
     entries = comparison.entries
     reports = [e.report for e in entries]
-    title, description = spec_title(sources, reports) or (compare_title(comparison), "")
+    title, description = spec_title(files, reports) or (compare_title(comparison), "")
     notes = "".join(f'<p class="note">note: {esc(n)}</p>\n' for n in comparison.notes)
-    body = [header(title, description, reports, "Comparison"), spec_section(sources, reports),
+    body = [header(title, description, reports, "Comparison"), spec_section(files, reports),
             f'<section class="side">\n<h2>Side by side: {esc(compare_title(comparison))}</h2>\n',
             model_list(comparison), compare_table(comparison, exact), summary_block(comparison, exact), notes,
             totals_chart(comparison), "</section>\n"]
@@ -545,9 +640,69 @@ def render_compare(comparison, *, exact: bool = False, by_layer: bool = False,
     body.append(layers_chart(comparison))
     # The legend before the formulas: it explains the tables above, and the formulas may fill pages.
     body.append(LEGEND.replace("</section>", COMPARE_LEGEND + "</section>"))
-    known = [e for e in entries if e.model is not None]
-    if known:
-        explanations = [explain_model(e.model, e.report) for e in known]
+    if explanations:
+        known = [e for e in entries if e.model is not None]
         body.append(formulas_section(explanations, "How each number is worked out", brief=True,
                                      titles=[e.name for e in known], skip_repeats=True))
     return page(title, "".join(body))
+
+
+def sweep_chart(result) -> str:
+    """MACs and peak activation bytes against the input size: one line per model, batch and dtype."""
+    series: dict[tuple, list] = {}
+    for r in result.rows:
+        series.setdefault((r.model, r.batch, r.dtype), []).append(r)
+    if all(len(points) < 2 for points in series.values()):
+        return ""
+    w, h, left, bottom, top, gap = 1000, 300, 90, 40, 30, 60
+    panel = (w - left - gap) // 2
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
+           'aria-label="MACs and peak activation bytes against the input size">']
+    sizes = [hh * ww for hh, ww in result.sizes]
+    for p, (title, value) in enumerate(((MACS_HEADER, lambda r: r.report.totals.macs),
+                                        ("peak activation bytes", lambda r: r.report.peak.bytes))):
+        x0 = left + p * (panel + gap)
+        top_value = max(value(r) for r in result.rows) or 1
+        out.append(f'<text class="head" x="{x0}" y="16">{esc(title)}</text>')
+        out.append(f'<line x1="{x0}" y1="{h - bottom}" x2="{x0 + panel}" y2="{h - bottom}" stroke="#8a929c"/>')
+        for i, (key, points) in enumerate(series.items()):
+            coords = " ".join(
+                f"{round(x0 + panel * (sizes.index(r.input.height * r.input.width) / max(len(sizes) - 1, 1)), 1)},"
+                f"{round(h - bottom - (h - bottom - top) * value(r) / top_value, 1)}" for r in points)
+            out.append(f'<polyline fill="none" class="line{i % PALETTE}" stroke-width="2" points="{coords}"/>')
+        for j, (hh, ww) in enumerate(result.sizes):
+            x = round(x0 + panel * (j / max(len(sizes) - 1, 1)), 1)
+            out.append(f'<text class="value" x="{x}" y="{h - bottom + 18}" text-anchor="middle">{hh}x{ww}</text>')
+        out.append(f'<text class="value" x="{x0 - 6}" y="{top + 4}" text-anchor="end">{esc(human(top_value))}</text>')
+    out.append("</svg>")
+    legend = " ".join(f'<span class="swatch {model_class(i)}"></span>{esc(m)}, batch {b}, {esc(d)}'
+                      for i, (m, b, d) in enumerate(series))
+    return (f"<figure>\n{''.join(out)}\n<figcaption>{legend}. One scale per panel, from 0 to the largest value."
+            "</figcaption>\n</figure>\n")
+
+
+def render_sweep(result, *, exact: bool = False, files=None, **_options) -> str:
+    """The sweep handout: the spec, the table of totals per combination, and their curves against the size."""
+    from .common import sweep_cells
+
+    headers, aligns, rows = sweep_cells(result, exact)
+    reports = [r.report for r in result.rows]
+    title = (spec_title(files, reports) or ("Sweep", ""))[0]
+    body = [header(title, "", reports[:1], "Sweep"), spec_section(files, reports),
+            '<section class="sweep">\n<h2>Totals per input size, batch and precision</h2>\n',
+            table([esc(h) for h in headers], aligns, [[esc(c) for c in r] for r in rows], css="layers"),
+            sweep_chart(result), "</section>\n", LEGEND]
+    return page(f"{title}: sweep", "".join(body))
+
+
+def render_devices(devices, **_options) -> str:
+    from .common import device_cells
+
+    headers, aligns, rows = device_cells(devices)
+    sources = sorted({(f.source.title, f.source.url) for d in devices
+                      for f in (d.bandwidth_gbs, *(f for _, f in d.peak_tflops))})
+    listed = "".join(f"<li>{esc(t)}: <code>{esc(u)}</code></li>\n" for t, u in sources)
+    body = ("<header>\n<h1>Devices for --device</h1>\n</header>\n"
+            + table([esc(h) for h in headers], aligns, [[esc(c) for c in r] for r in rows], css="layers")
+            + f"<h2>Sources</h2>\n<ul>\n{listed}</ul>\n")
+    return page("convcost devices", body)

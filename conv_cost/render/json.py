@@ -21,11 +21,18 @@ def cost_dict(c: Cost) -> dict[str, int]:
 
 
 def layer_dict(row: LayerRow) -> dict:
-    c, o = row.cost, row.output
+    c, o, m = row.cost, row.output, row.bytes
     # One literal per row (tuples encode as JSON lists): this runs once per layer.
     d = {"name": row.name, "type": row.type, "inputs": row.inputs,
          "output": {"height": o.height, "width": o.width, "channels": o.channels},
-         "params": c.params, "buffers": c.buffers, "macs": c.macs, "flops": c.flops, "activations": c.activations}
+         "params": c.params, "buffers": c.buffers, "macs": c.macs, "flops": c.flops, "activations": c.activations,
+         "weight_bytes": m.weight_bytes, "output_bytes": m.output_bytes, "read_bytes": m.read_bytes,
+         "write_bytes": m.write_bytes, "intensity": m.intensity}
+    if row.time is not None:
+        d["time_s"] = row.time.time_s
+        d["bound"] = row.time.bound
+    if row.layer is not None:
+        d.update(row.layer.settings())  # its spec keys, as given or defaulted: kernel, stride, filters...
     if row.role is not None:
         d["role"] = row.role
     if row.receptive_field is not None:
@@ -36,19 +43,62 @@ def layer_dict(row: LayerRow) -> dict:
     return d
 
 
+def totals_dict(report: ModelReport) -> dict:
+    """The contract's totals, then the byte sums, the peak and (with a roofline) the time."""
+    t, m = report.totals, report.total_bytes
+    d = {"params": t.params, "buffers": t.buffers, "macs": t.macs, "flops": t.flops, "activations": t.activations,
+         "weight_bytes": m.weight_bytes, "output_bytes": m.output_bytes, "read_bytes": m.read_bytes,
+         "write_bytes": m.write_bytes, "intensity": m.intensity, "peak_activation_bytes": report.peak.bytes}
+    if report.time is not None:
+        d["time_s"] = float(report.time)
+    return d
+
+
+def settings_dict(report: ModelReport) -> dict:
+    s = report.settings
+    d = {"dtype": s.dtype, "batch": s.batch, "bytes_per_element": s.bytes_per_element}
+    if s.roofline is not None:
+        d["device"] = s.device
+        d["peak_tflops"] = float(s.roofline.peak_flops / 10**12)
+        d["bandwidth_gbs"] = float(s.roofline.bandwidth / 10**9)
+    return d
+
+
 def model_dict(report: ModelReport) -> dict:
     return {
         "name": report.name,
         "description": report.description,
         "input": shape_dict(report.input),
         "output": shape_dict(report.output),
-        "totals": cost_dict(report.totals),
+        "settings": settings_dict(report),
+        "totals": totals_dict(report),
+        "peak": {"bytes": report.peak.bytes, "layer": report.peak.layer_name,
+                 "live": [{"tensor": t.name, "bytes": t.bytes, "views": list(t.views)} for t in report.peak.live]},
         "layers": [layer_dict(r) for r in report.layers],
     }
 
 
-def report_dict(reports: list[ModelReport]) -> dict:
-    return {"schema": REPORT_SCHEMA, "models": [model_dict(r) for r in reports]}
+def group_dict(g) -> dict:
+    c, o, m = g.cost, g.output, g.bytes
+    d = {"name": g.name, "layers": g.rows, "output": {"height": o.height, "width": o.width, "channels": o.channels},
+         "params": c.params, "buffers": c.buffers, "macs": c.macs, "flops": c.flops, "activations": c.activations,
+         "weight_bytes": m.weight_bytes, "output_bytes": m.output_bytes, "read_bytes": m.read_bytes,
+         "write_bytes": m.write_bytes, "intensity": m.intensity}
+    if g.time_s is not None:
+        d["time_s"] = g.time_s
+        d["bound"] = g.bound
+    return d
+
+
+def report_dict(reports: list[ModelReport], depth: int | None = None) -> dict:
+    models = [model_dict(r) for r in reports]
+    if depth is not None:  # the flat layers stay; the groups are added
+        from ..groups import group_rows
+
+        for d, r in zip(models, reports):
+            d["depth"] = depth
+            d["groups"] = [group_dict(g) for g in group_rows(r, depth)]
+    return {"schema": REPORT_SCHEMA, "models": models}
 
 
 def dumps(data: object, indent: str = "") -> str:
@@ -79,8 +129,17 @@ def _dumps(data: object, indent: str) -> str:
     return _LINE.encode(data)
 
 
-def render_report(reports: list[ModelReport], **_options) -> str:
-    return dumps(report_dict(reports))
+def render_report(reports: list[ModelReport], *, depth: int | None = None, **_options) -> str:
+    return dumps(report_dict(reports, depth))
+
+
+def ratio_dict(entry) -> dict:
+    from ..compare import RATIO_KEYS
+
+    d = {k: getattr(entry.ratio, k) for k in RATIO_KEYS}
+    if entry.report.time is not None:
+        d["time_s"] = entry.ratio.time_s
+    return d
 
 
 def entry_dict(entry) -> dict:
@@ -90,8 +149,9 @@ def entry_dict(entry) -> dict:
         "variant_of": entry.variant_of,
         "transform": entry.transform,
         "output": shape_dict(entry.report.output),
-        "totals": cost_dict(entry.totals),
-        "ratio": {k: getattr(entry.ratio, k) for k in COST_KEYS},
+        "settings": settings_dict(entry.report),
+        "totals": totals_dict(entry.report),
+        "ratio": ratio_dict(entry),
     }
 
 
@@ -113,17 +173,49 @@ def render_compare(comparison, *, by_layer: bool = False, **_options) -> str:
     return dumps(compare_dict(comparison, by_layer))
 
 
+def step_dict(s) -> dict:
+    v = s.value
+    return {"quantity": s.quantity, "keys": list(s.keys), "formula": s.formula, "substituted": s.substituted,
+            "value": v if type(v) in (int, float) else str(v)}
+
+
 def explain_dict(explanations) -> dict:
-    """Schema convcost.explain/1: every layer's steps (formula, substituted numbers, value) and notes."""
+    """Schema convcost.explain/1: every layer's steps (formula, substituted numbers, value) and notes, then the
+    model's totals as steps."""
     return {"schema": EXPLAIN_SCHEMA, "models": [
-        {"name": e.report.name, "description": e.report.description,
+        {"name": e.report.name, "description": e.report.description, "settings": settings_dict(e.report),
+         "totals": totals_dict(e.report),
          "layers": [{**layer_dict(layer.row), "summary": layer.summary,
-                     "steps": [{"quantity": s.quantity, "keys": list(s.keys), "formula": s.formula,
-                                "substituted": s.substituted,
-                                "value": s.value if type(s.value) is int else str(s.value)} for s in layer.steps],
-                     "notes": list(layer.notes)} for layer in e.layers]}
+                     "steps": [step_dict(s) for s in layer.steps], "notes": list(layer.notes)} for layer in e.layers],
+         "total_steps": [step_dict(s) for s in e.totals], "total_notes": list(e.total_notes)}
         for e in explanations]}
 
 
 def render_explain(explanations, **_options) -> str:
     return dumps(explain_dict(explanations))
+
+
+SWEEP_SCHEMA = "convcost.sweep/1"
+DEVICES_SCHEMA = "convcost.devices/1"
+
+
+def sweep_dict(result) -> dict:
+    """Schema convcost.sweep/1: one row per model, input, batch and dtype, with the model's totals."""
+    return {"schema": SWEEP_SCHEMA, "sizes": [list(s) for s in result.sizes], "batches": list(result.batches),
+            "dtypes": list(result.dtypes),
+            "rows": [{"model": r.model, "input": shape_dict(r.input), "batch": r.batch, "dtype": r.dtype,
+                      "settings": settings_dict(r.report), "output": shape_dict(r.report.output),
+                      "totals": totals_dict(r.report)} for r in result.rows]}
+
+
+def render_sweep(result, **_options) -> str:
+    return dumps(sweep_dict(result))
+
+
+def render_devices(devices, **_options) -> str:
+    def figure(f) -> dict:
+        return {"value": float(f.value), "source": f.source.title, "url": f.source.url, "quote": f.quote}
+
+    return dumps({"schema": DEVICES_SCHEMA, "devices": [
+        {"name": d.name, "label": d.label, "kind": d.kind, "bandwidth_gbs": figure(d.bandwidth_gbs),
+         "peak_tflops": {k: figure(f) for k, f in d.peak_tflops}} for d in devices]})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..cost import ModelReport
 from ..explain import ModelExplanation
-from .common import (LAYER_COLUMNS, by_layer_cells, compare_cells, compare_title, equation, in_out, layer_cells,
-                     number_format, shapes_line, summary_lines)
+from .common import (by_layer_cells, by_layer_notes, compare_cells, compare_title, equation, in_out, layer_cells,
+                     layer_columns, number_format, peak_line, settings_line, shapes_line, summary_lines)
 
 
 def cell(text: str) -> str:
@@ -20,6 +20,15 @@ def code(text: str) -> str:
         fence += "`"
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def marked_code(name: str) -> str:
+    """A lined-up layer name in a code span, its mark (see by_layer_notes) outside it."""
+    from .common import MARK
+
+    if name.endswith(f" {MARK}"):
+        return f"{code(name[:-2])} {MARK}"
+    return code(name)
 
 
 def table(headers: list[str], aligns: list[str], rows: list[list[str]]) -> str:
@@ -38,17 +47,27 @@ def paragraphs(*texts: str) -> str:
     return "".join(f"{t}\n\n" for t in texts if t)
 
 
-def report_section(report: ModelReport, exact: bool) -> str:
-    rows, total = layer_cells(report, exact)
+def report_section(report: ModelReport, exact: bool, columns, depth: int | None = None) -> str:
+    groups = None
+    if depth is not None:
+        from ..groups import group_rows
+
+        groups = group_rows(report, depth)
+    rows, total = layer_cells(report, exact, columns, groups)
     # Names go in code spans: '_' and '*' in layer paths are not emphasis.
     rows = [[code(r[0]), *r[1:]] for r in rows]
     total = [f"**{c}**" if c else "" for c in total]
-    return (heading(1, report.name) + "\n" + paragraphs(report.description, in_out(report))
-            + table([c.header for c in LAYER_COLUMNS], [c.align for c in LAYER_COLUMNS], rows + [total]))
+    grouped = (f"Rows grouped by the first {depth} level{'s' if depth > 1 else ''} of the layer paths; they add up "
+               "to the totals." if depth is not None else "")
+    return (heading(1, report.name) + "\n"
+            + paragraphs(report.description, f"{in_out(report)}; {settings_line(report)}", peak_line(report, exact),
+                         grouped)
+            + table([c.header for c in columns], [c.align for c in columns], rows + [total]))
 
 
-def render_report(reports: list[ModelReport], *, exact: bool = False, **_options) -> str:
-    return "\n".join(report_section(r, exact) for r in reports)
+def render_report(reports: list[ModelReport], *, exact: bool = False, depth: int | None = None, **_options) -> str:
+    columns = layer_columns(reports)
+    return "\n".join(report_section(r, exact, columns, depth) for r in reports)
 
 
 def explain_section(expl: ModelExplanation) -> str:
@@ -62,6 +81,12 @@ def explain_section(expl: ModelExplanation) -> str:
         if layer.steps:
             out.append("\n")
         out.extend(f"> {note}\n\n" for note in layer.notes)
+    if expl.totals:
+        out.append(heading(2, "Totals"))
+        out.append("\n")
+        out.extend(f"- {code(equation(step))}\n" for step in expl.totals)
+        out.append("\n")
+        out.extend(f"> {note}\n\n" for note in expl.total_notes)
     return "".join(out).rstrip("\n") + "\n"
 
 
@@ -83,16 +108,38 @@ def render_compare(comparison, *, exact: bool = False, by_layer: bool = False, *
     """The totals side by side with ratios in words, one summary line per model, notes; with
     by_layer, a second table lining up the layers."""
     fmt = number_format(exact)
-    headers, aligns, rows = compare_cells(comparison, fmt)
+    headers, aligns, rows = compare_cells(comparison, exact)
     out = [heading(1, compare_title(comparison)), "\n", model_list(comparison), table(headers, aligns, rows), "\n"]
     out.append(paragraphs(*summary_lines(comparison, fmt)))
     out.extend(f"> note: {note}\n\n" for note in comparison.notes)
     if by_layer:
-        heads, aligns, rows, foot = by_layer_cells(comparison, fmt)
-        rows = [[code(r[0]), *r[1:]] for r in rows]
+        heads, aligns, rows, foot = by_layer_cells(comparison, exact)
+        rows = [[marked_code(r[0]), *r[1:]] for r in rows]
         foot = [f"**{c}**" if c else "" for c in foot]
         out += [heading(2, "By layer"), "\n",
                 paragraphs("Layers matched by name; `-` where a model has no such layer; the change in MACs is "
                            "against the baseline."),
                 table([f"{m} {label}" if m else label for m, label in heads], aligns, rows + [foot])]
+        notes = by_layer_notes(comparison)
+        if notes:
+            out += ["\n", paragraphs(*(cell(n) for n in notes))]
     return "".join(out).rstrip("\n") + "\n"
+
+
+def render_sweep(result, *, exact: bool = False, **_options) -> str:
+    from .common import sweep_cells
+
+    headers, aligns, rows = sweep_cells(result, exact)
+    return heading(1, "Sweep") + "\n" + table(headers, aligns, [[code(r[0]), *r[1:]] for r in rows])
+
+
+def render_devices(devices, **_options) -> str:
+    from .common import device_cells
+
+    headers, aligns, rows = device_cells(devices)
+    sources = sorted({(f.source.title, f.source.url) for d in devices
+                      for f in (d.bandwidth_gbs, *(f for _, f in d.peak_tflops))})
+    return (heading(1, "Devices for --device") + "\n" + paragraphs("Peak TFLOP/s per precision (int8: TOPS) and "
+                                                                   "memory bandwidth in GB/s.")
+            + table(headers, aligns, rows) + "\n" + heading(2, "Sources") + "\n"
+            + "".join(f"- {cell(title)}: <{url}>\n" for title, url in sources))

@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
-_UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+_UNITS = ((10**18, "E"), (10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 
 def human(n: int) -> str:
-    """160563200 -> '160.56M'; numbers under 1,000 are shown exactly."""
+    """160563200 -> '160.56M'; numbers under 1,000 are shown exactly. Integer arithmetic throughout
+    (hundredths rounded half up), so a 10^36 count is exact in its digits, never a float's."""
+    if -1000 < n < 1000:
+        return str(n)
+    sign, m = ("-", -n) if n < 0 else ("", n)
     for size, unit in _UNITS:
+        hundredths = (m * 100 + size // 2) // size
         # Compare after rounding, so 999,999 is 1.00M rather than 1000.00K.
-        if abs(n) >= 1000 and round(abs(n) / size, 2) >= 1:
-            return f"{n / size:.2f}{unit}"
+        if hundredths >= 100:
+            return f"{sign}{hundredths // 100}.{hundredths % 100:02d}{unit}"
     return str(n)
+
+
+def human_bytes(n: int) -> str:
+    """Bytes in decimal units, as the counts: 819328 -> '819.33KB'."""
+    return f"{human(n)}B"
+
+
+def exact_bytes(n: int) -> str:
+    return f"{n:,}"
+
+
+def seconds(t) -> str:
+    """A time in seconds (a Fraction or float) with a unit: '1.23 ms', '45.60 us', '2.01 s'."""
+    for scale, unit in ((1, "s"), (10**3, "ms"), (10**6, "us"), (10**9, "ns")):
+        if t * scale >= 1 or unit == "ns":
+            return f"{float(t * scale):.2f} {unit}"
+    return "0 s"
+
+
+def per_byte(x: float) -> str:
+    """An arithmetic intensity, FLOPs per byte."""
+    return f"{x:.1f}"
 
 
 def exact(n: int) -> str:
@@ -29,7 +56,7 @@ def ratio_phrase(r: float | None, noun: str = "") -> str:
     """
     tail = f" {noun}" if noun else ""
     if r is None:
-        return f"{noun or 'some'} where the baseline has none"
+        return f"{noun} where the baseline has none" if noun else "baseline has none"
     if r == 1:
         return f"same{tail}"
     if r == 0:
@@ -62,4 +89,18 @@ def summary_sentence(entry, baseline, fmt=human) -> str:
         if key in ("macs", "params"):
             phrase += f" ({fmt(a)} -> {fmt(b)})"
         parts.append(phrase)
+    if entry.ratio.time_s is not None:
+        # Next to the MACs: fewer multiply-adds is not as much less time when bytes bound the layers.
+        phrase = ratio_phrase(entry.ratio.time_s, "time").replace("fewer time", "less time")
+        parts.insert(1, f"{phrase} ({seconds(baseline.report.time)} -> {seconds(entry.report.time)}; "
+                        f"{bound_words(baseline.report)}, {bound_words(entry.report)})")
     return f"{entry.name}: " + ", ".join(parts) + "."
+
+
+def bound_words(report) -> str:
+    """'naive compute-bound' or 'bottleneck 83% memory-bound': where a model's roofline time goes."""
+    share = report.memory_time / report.time if report.time else 0
+    if share in (0, 1):
+        return f"{report.name} {'memory' if share == 1 else 'compute'}-bound"
+    main, part = ("memory", share) if share >= 0.5 else ("compute", 1 - share)
+    return f"{report.name} {100 * float(part):.0f}% {main}-bound"

@@ -1,165 +1,218 @@
-"""Terminal tables with rich: one per model, human numbers (or exact with exact=True)."""
+"""Terminal tables: laid out to fit the terminal (render/layout.py), coloured with rich on a terminal.
+
+Every renderer here takes `width` (None: no limit, the whole table) and `ascii_only` (box and bar
+characters that an ASCII-only output can carry).
+"""
 
 from __future__ import annotations
 
-import io
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import Sequence
 
 from ..cost import ModelReport
-from .common import signed as _signed, type_label as _type_label
-from .numbers import exact as exact_number, human, percent, ratio_phrase, summary_sentence
+from .common import (MACS_HEADER, Numbers, by_layer_cells, by_layer_notes, compare_cells, compare_title, equation,
+                     layer_cells, layer_columns, peak_line, settings_line, shapes_line, summary_lines)
+from .layout import ASCII, UNICODE, Col, Laid, lay_out, wrap
+from .numbers import exact as exact_number, human, percent
 
 BAR_WIDTH = 10
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
-def bar(part: int, whole: int, width: int = BAR_WIDTH) -> str:
+def bar(part: int, whole: int, width: int = BAR_WIDTH, ascii_only: bool = False) -> str:
     """A bar of block characters, part/whole of `width` cells, to eighths of a cell; padded to width."""
+    if ascii_only:
+        return ("#" * round(width * part / whole) if whole > 0 else "").ljust(width)
     eighths = round(8 * width * part / whole) if whole > 0 else 0
     full, rest = divmod(eighths, 8)
     return ("█" * full + (_EIGHTHS[rest] if rest else "")).ljust(width)
 
-# Without a terminal there is no width to fit: let tables take what they need.
-PIPE_WIDTH = 1000
+
+STYLES = {"title": "bold", "head": "bold", "total": "bold", "group": "", "row": "", "rule": "", "caption": "",
+          "note": "italic", "heading": "bold underline"}
 
 
-def new_console(color: bool, width: int | None) -> tuple[Console, io.StringIO]:
+def styled(lines: Sequence[tuple[str, str]], color: bool) -> str:
+    """The lines as text; on a colour terminal through rich, with the style of each kind of line."""
+    if not color:
+        return "".join(f"{text}\n" for text, _ in lines)
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    text = Text()
+    for line, kind in lines:
+        text.append(line + "\n", STYLES.get(kind) or None)
     buf = io.StringIO()
-    console = Console(file=buf, force_terminal=color, no_color=not color, color_system="auto" if color else None,
-                      width=width or PIPE_WIDTH, highlight=False, emoji=False, markup=False)
-    return console, buf
+    console = Console(file=buf, force_terminal=True, color_system="auto", width=10**6, highlight=False,
+                      emoji=False, markup=False, soft_wrap=True)
+    console.print(text, end="")
+    return buf.getvalue()
 
 
-def model_table(report: ModelReport, exact: bool = False) -> Table:
-    fmt = exact_number if exact else human
-    title = Text(report.name, style="bold")
-    caption = f"input {report.input} -> output {report.output}"
-    if report.description:
-        caption = f"{report.description}\n{caption}"
-    table = Table(title=title, caption=caption, show_footer=True, title_justify="left", caption_justify="left")
-    total = report.totals
-    table.add_column("layer", footer="total")
-    table.add_column("type")
-    table.add_column("role")
-    table.add_column("output", justify="right", footer=str(report.output))
-    table.add_column("receptive field", justify="right")
-    table.add_column("params", justify="right", footer=fmt(total.params))
-    table.add_column("MACs (multiply-adds)", justify="right", footer=fmt(total.macs))
-    table.add_column("FLOPs", justify="right", footer=fmt(total.flops))
-    # The share of MACs with a bar, so the eye finds where the cost sits.
-    table.add_column("% MACs", justify="left", footer=f"{percent(total.macs, total.macs):>6}")
-    for row in report.layers:
-        c = row.cost
-        field = str(row.receptive_field) if row.receptive_field is not None else ""
-        table.add_row(Text(row.name), row.type, row.role or "", str(row.output), field, fmt(c.params),
-                      fmt(c.macs), fmt(c.flops), f"{percent(c.macs, total.macs):>6} {bar(c.macs, total.macs)}")
-    return table
+def left_out(laid: Laid, width: int | None) -> tuple[str, ...]:
+    """The caption line that says what a narrow terminal left out."""
+    parts = []
+    if laid.dropped:
+        parts.append(f"left out to fit {width} columns: {', '.join(laid.dropped)}")
+    if laid.shortened:
+        parts.append("long layer paths shortened in the middle" if not parts else "paths shortened")
+    return (f"({'; '.join(parts)}; --wide shows everything)",) if parts else ()
 
 
-def render_report(reports: list[ModelReport], *, exact: bool = False, color: bool = False,
-                  width: int | None = None, **_options) -> str:
-    console, buf = new_console(color, width)
+def model_table(report: ModelReport, exact: bool, width: int | None, depth: int | None, ascii_only: bool,
+                columns=None) -> tuple[tuple[str, str], ...]:
+    columns = columns or layer_columns([report])
+    rows = None
+    if depth is not None:
+        from ..groups import group_rows
+
+        rows = group_rows(report, depth)
+    body, foot = layer_cells(report, exact, columns, rows)
+    share = next((i for i, c in enumerate(columns) if c.key == "share"), None)
+    if share is not None:  # the share of MACs with a bar, so the eye finds where the cost sits
+        whole = report.totals.macs
+        for cells, row in zip(body, report.layers if rows is None else rows):
+            cells[share] = f"{percent(row.cost.macs, whole):>6} {bar(row.cost.macs, whole, ascii_only=ascii_only)}"
+        foot[share] = f"{foot[share]:>6} {' ' * BAR_WIDTH}"
+    cols = [Col(c.header, c.short, "left" if c.key == "share" else c.align, c.drop, name=c.key == "layer")
+            for c in columns]
+    caption = [c for c in (report.description, f"input {report.input} -> output {report.output}; "
+                           f"{settings_line(report)}", peak_line(report, exact)) if c]
+    if report.time is not None:
+        caption.append(f"estimated time {Numbers(exact).time(report.time)} on the roofline")
+    if depth is not None:
+        caption.append(f"rows grouped by the first {depth} level{'s' if depth > 1 else ''} of the layer paths; "
+                       "they add up to the totals")
+    laid = lay_out(cols, body, foot, width=width, title=report.name, caption=tuple(caption),
+                   box=ASCII if ascii_only else UNICODE, row_styles=None)
+    return laid.lines + tuple((line, "caption") for c in left_out(laid, width) for line in wrap(c, width))
+
+
+def render_report(reports: list[ModelReport], *, exact: bool = False, color: bool = False, width: int | None = None,
+                  depth: int | None = None, ascii_only: bool = False, **_options) -> str:
+    lines: list[tuple[str, str]] = []
+    columns = layer_columns(reports)
     for i, report in enumerate(reports):
         if i:
-            console.print()
-        console.print(model_table(report, exact))
-    return strip_lines(buf.getvalue())
-
-
-def totals_table(comparison, fmt) -> Table:
-    """Rows: output and each cost; one column per model, then a ratio column per non-baseline model."""
-    base = comparison.baseline
-    others = comparison.entries[1:]
-    title = Text(" vs ".join([f"{base.name} (baseline)"] + [e.name for e in others]), style="bold")
-    table = Table(title=title, title_justify="left")
-    table.add_column("")
-    table.add_column(base.name, justify="right")
-    for e in others:
-        table.add_column(e.name, justify="right")
-        table.add_column(f"vs {base.name}")
-    keys = [("params", "params"), ("macs", "MACs (multiply-adds)"), ("flops", "FLOPs"), ("activations", "activations")]
-    if any(e.totals.buffers for e in comparison.entries):
-        keys.insert(1, ("buffers", "buffers"))
-    table.add_row("output", str(base.report.output),
-                  *[cell for e in others for cell in (str(e.report.output), "")])
-    for key, label in keys:
-        cells = [fmt(getattr(base.totals, key))]
-        for e in others:
-            cells += [fmt(getattr(e.totals, key)), ratio_phrase(getattr(e.ratio, key))]
-        table.add_row(label, *cells)
-    return table
-
-
-def by_layer_table(comparison, fmt) -> Table:
-    """One row per layer name, its params and MACs in each model, and the change in MACs from the baseline."""
-    entries = comparison.entries
-    table = Table(title=Text("by layer", style="bold"), title_justify="left", show_footer=True)
-    table.add_column("layer", footer="total")
-    table.add_column("type")
-    for e in entries:
-        table.add_column(f"{e.name}\nparams", justify="right", footer=fmt(e.totals.params))
-        table.add_column(f"{e.name}\nMACs (multiply-adds)", justify="right", footer=fmt(e.totals.macs))
-    for e in entries[1:]:
-        table.add_column(f"{e.name}\nchange in MACs", justify="right",
-                         footer=_signed(e.totals.macs - entries[0].totals.macs, fmt))
-    table.add_column("only in")
-    for match in comparison.layers:
-        cells = [Text(match.name), _type_label(match.rows)]
-        for row in match.rows:
-            cells += ["-", "-"] if row is None else [fmt(row.cost.params), fmt(row.cost.macs)]
-        base_macs = match.rows[0].cost.macs if match.rows[0] else 0
-        for row in match.rows[1:]:
-            cells.append(_signed((row.cost.macs if row else 0) - base_macs, fmt))
-        present = [e.name for e, row in zip(entries, match.rows) if row is not None]
-        cells.append("" if len(present) == len(entries) else ", ".join(present))
-        table.add_row(*cells)
-    return table
+            lines.append(("", "row"))
+        lines.extend(model_table(report, exact, width, depth, ascii_only, columns))
+    return styled(lines, color)
 
 
 def render_compare(comparison, *, exact: bool = False, color: bool = False, width: int | None = None,
-                   by_layer: bool = False, **_options) -> str:
+                   by_layer: bool = False, ascii_only: bool = False, **_options) -> str:
     """The totals side by side, a one-line summary per model, notes, and with by_layer the layers aligned."""
+    box = ASCII if ascii_only else UNICODE
+    headers, aligns, rows = compare_cells(comparison, exact)
+    # Model names head the columns; a narrow terminal calls them A, B, C... (said under the table).
+    letters = {e.name: model_letter(i) for i, e in enumerate(comparison.entries)}
+    legend = "; ".join(f"{model_letter(i)} = {e.name}" for i, e in enumerate(comparison.entries))
+    cols = []
+    for i, (h, a) in enumerate(zip(headers, aligns)):
+        ratio_column = i > 1 and i % 2 == 1  # the summary lines under the table say the ratios too
+        short = f"vs {letters.get(h[3:], h[3:])}" if ratio_column else letters.get(h, h) if i else h
+        cols.append(Col(h, short, a, drop=100 - i if ratio_column else 0))
+    laid = lay_out(cols, rows, None, width=width, title=compare_title(comparison), box=box)
+    lines = list(laid.lines) + [(line, "caption") for c in left_out(laid, width) for line in wrap(c, width)]
+    if laid.short_headers:
+        lines += [(line, "caption") for line in wrap(legend, width)]
     fmt = exact_number if exact else human
-    console, buf = new_console(color, width)
-    console.print(totals_table(comparison, fmt))
-    for e in comparison.entries[1:]:
-        console.print(summary_sentence(e, comparison.baseline, fmt), soft_wrap=True)
-    for note in comparison.notes:
-        console.print(f"note: {note}", soft_wrap=True)
+    lines += [(line, "row") for s in summary_lines(comparison, fmt) for line in wrap(s, width)]
+    lines += [(line, "note") for note in comparison.notes for line in wrap(f"note: {note}", width)]
     if by_layer:
-        console.print()
-        console.print(by_layer_table(comparison, fmt))
-    return strip_lines(buf.getvalue())
+        lines.append(("", "row"))
+        heads, aligns, body, foot = by_layer_cells(comparison, exact)
+        short = {MACS_HEADER: "MACs", "change in MACs": "change"}
+        entries = len(comparison.entries)
+        by_cols = []
+        for i, ((model, label), align) in enumerate(zip(heads, aligns)):
+            header = f"{model} {label}" if model else label
+            drop = 0
+            if label == "params":
+                drop = 50 + i
+            elif label == "type":
+                drop = 40
+            elif label == "only in":
+                drop = 45
+            elif label == "change in MACs" and entries > 2:
+                drop = 30 + i
+            by_cols.append(Col(header, f"{letters[model]} {short.get(label, label)}" if model else label, align, drop,
+                               name=label == "layer"))
+        laid = lay_out(by_cols, body, foot, width=width, title="by layer", box=box)
+        lines += list(laid.lines) + [(line, "caption") for c in left_out(laid, width) for line in wrap(c, width)]
+        if laid.short_headers:
+            lines += [(line, "caption") for line in wrap(legend, width)]
+        lines += [(line, "note") for note in by_layer_notes(comparison) for line in wrap(note, width)]
+    return styled(lines, color)
 
 
-def strip_lines(text: str) -> str:
-    # rich pads titles and captions to the table's width.
-    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+def model_letter(i: int) -> str:
+    """A, B, ... Z, then A2, B2...: short names for models heading the columns of a narrow table."""
+    return chr(ord("A") + i % 26) + (str(i // 26 + 1) if i >= 26 else "")
 
 
-def render_explain(explanations, *, color: bool = False, width: int | None = None, **_options) -> str:
-    """Each layer's derivation as indented text: summary, shapes, equations, notes."""
-    from .common import equation, shapes_line
+def render_explain(explanations, *, color: bool = False, width: int | None = None, exact: bool = False,
+                   **_options) -> str:
+    """Each layer's derivation as indented text: summary, shapes, equations, notes; then the model's
+    totals as sums of its layers and where its activation memory peaks."""
+    from textwrap import fill
 
-    console, buf = new_console(color, width)
+    lines: list[tuple[str, str]] = []
+    wrap = (width or 10**6) - 2
+
+    def note(text: str) -> None:
+        lines.append((fill(f"note: {text}", width=max(wrap, 40), initial_indent="  ", subsequent_indent="        ",
+                           break_long_words=False, break_on_hyphens=False), "note"))
+
     for i, expl in enumerate(explanations):
         report = expl.report
         if i:
-            console.print()
-        console.print(Text(report.name, style="bold underline"))
+            lines.append(("", "row"))
+        lines.append((report.name, "heading"))
         if report.description:
-            console.print(report.description)
-        console.print(f"input {report.input} -> output {report.output}")
+            lines.append((report.description, "row"))
+        lines.append((f"input {report.input} -> output {report.output}; {settings_line(report)}", "row"))
         for layer in expl.layers:
             row = layer.row
-            console.print()
-            console.print(Text.assemble((row.name, "bold"), f" ({row.type}): {layer.summary}"))
-            console.print(f"  {shapes_line(row)}")
-            for step in layer.steps:
-                console.print(f"  {equation(step)}", soft_wrap=True)
-            for note in layer.notes:
-                console.print(Text(f"  note: {note}", style="italic"), soft_wrap=True)
-    return strip_lines(buf.getvalue())
+            lines.append(("", "row"))
+            lines.append((f"{row.name} ({row.type}): {layer.summary}", "title"))
+            lines.append((f"  {shapes_line(row)}", "row"))
+            lines.extend((f"  {equation(step)}", "row") for step in layer.steps)
+            for text in layer.notes:
+                note(text)
+        lines.append(("", "row"))
+        lines.append((f"{report.name}: totals", "title"))
+        lines.extend((f"  {equation(step)}", "row") for step in expl.totals)
+        for text in expl.total_notes:
+            note(text)
+    return styled(lines, color)
+
+
+def render_sweep(result, *, exact: bool = False, color: bool = False, width: int | None = None,
+                 ascii_only: bool = False, **_options) -> str:
+    """One row per model, size, batch and dtype with its totals."""
+    from .common import sweep_cells
+
+    heads, aligns, rows = sweep_cells(result, exact)
+    drops = {"weight bytes": 8, "write bytes": 7, "read bytes": 6, "FLOPs": 5, "activations": 4, "params": 3,
+             "FLOPs/byte": 9, "bound": 2}
+    cols = [Col(h, {MACS_HEADER: "MACs", "peak activation bytes": "peak"}.get(h, h), a, drops.get(h, 0))
+            for h, a in zip(heads, aligns)]
+    laid = lay_out(cols, rows, None, width=width, title="sweep", box=ASCII if ascii_only else UNICODE)
+    return styled(list(laid.lines) + [(line, "caption") for c in left_out(laid, width) for line in wrap(c, width)],
+                  color)
+
+
+def render_devices(devices, *, color: bool = False, width: int | None = None, ascii_only: bool = False,
+                   **_options) -> str:
+    """The bundled devices: peaks per precision and bandwidth; sources are in devices.toml and the docs."""
+    from .common import device_cells
+
+    heads, aligns, rows = device_cells(devices)
+    cols = [Col(h, h, a, drop=(10 if h == "kind" else 0)) for h, a in zip(heads, aligns)]
+    laid = lay_out(cols, rows, None, width=width, title="devices for --device (TFLOP/s; int8: TOPS)",
+                   caption=("sources: every figure cites its datasheet in conv_cost/devices.toml "
+                            "(docs/memory.md lists them)",), box=ASCII if ascii_only else UNICODE)
+    return styled(list(laid.lines) + [(line, "caption") for c in left_out(laid, width) for line in wrap(c, width)],
+                  color)
