@@ -302,6 +302,20 @@ def test_layernorm_between_transposes_and_a_per_pixel_linear(tmp_path):
     assert (t.params, t.macs) == (2 * 3 + 3 * 12 + 12, 8 * 8 * 3 * 12)
 
 
+def test_layernorm_written_out_before_opset_17(tmp_path):
+    inits = {"g": w(3), "b": w(3), "axes": i64(-1)}
+    nodes = [node("Transpose", ["x"], "t", perm=[0, 2, 3, 1]), node("ReduceMean", ["t"], "mean", axes=[-1]),
+             node("Sub", ["t", "mean"], "d"), const("two", f32(2.0)), node("Pow", ["d", "two"], "sq"),
+             node("ReduceMean", ["sq"], "var", axes=[-1]), const("eps", f32(1e-5)), node("Add", ["var", "eps"], "ve"),
+             node("Sqrt", ["ve"], "sd"), node("Div", ["d", "sd"], "n"), node("Mul", ["n", "g"], "s"),
+             node("Add", ["s", "b"], "ln"), node("Transpose", ["ln"], "y", perm=[0, 3, 1, 2])]
+    m = make(nodes, inits, opset=14)
+    assert layers_of(tmp_path, m) == [{"type": "layernorm", "name": "mean"}]
+    assert totals(tmp_path, m).params == 2 * 3
+    nodes[-2] = node("Add", ["s", "s"], "ln")  # no bias: not a layer norm, and Sub of activations is refused
+    assert "(ReduceMean): reduces axes [-1]" in refused(tmp_path, make(nodes, inits, opset=14))
+
+
 # ---------------------------------------------------------------------- merges and elementwise arithmetic
 
 

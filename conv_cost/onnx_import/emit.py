@@ -40,7 +40,7 @@ def spec_text(f: OnnxFile, layers: list[Layer]) -> str:
     lines = [
         f"# convcost spec imported from {short(os.path.basename(f.path), 200)} by convcost import",
         f"# producer: {short(producer, 120)}; ONNX IR version {model.ir_version}, opset {f.opset}; "
-        f"{len(f.nodes):,} nodes -> {len(layers):,} layers",
+        f"{len(f.nodes):,} node{'s' * (len(f.nodes) != 1)} -> {len(layers):,} layer{'s' * (len(layers) != 1)}",
         f"name: {scalar(stem)}",
         f"input: [{h}, {w}, {c}]",
         "layers:",

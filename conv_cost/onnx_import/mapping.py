@@ -433,6 +433,8 @@ class Mapper:
         if g.kind in ("silu", "hardswish", "gelu", "lrn"):
             x = self.nchw(node, ins[0]) if g.kind == "lrn" else self.canon(node, ins[0])
             out = self.emit(g.kind, node, {}, [x], x.dims, x.order)
+        elif g.kind == "layernorm":
+            out = layernorm(self, node, ins)[0]
         elif g.kind == "conv_bias":
             out = HANDLERS[node.op_type](self, node, ins)[0]
         elif g.kind == "linear":

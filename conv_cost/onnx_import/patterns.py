@@ -19,7 +19,7 @@ SHAPE_ONLY = ("Shape", "Size")  # ops that read a tensor's dims, never its value
 class Fused:
     """Several nodes mapped to one layer of `kind`."""
 
-    kind: str  # silu, hardswish, gelu, lrn, conv_bias, linear, scale_bias
+    kind: str  # silu, hardswish, gelu, lrn, layernorm, conv_bias, linear, scale_bias
     members: tuple  # NodeProto, in graph order
     inputs: tuple[str, ...]  # for the activations: (x,); else the anchor's inputs with the bias last
     output: str
@@ -192,6 +192,60 @@ def lrn(g: GraphIndex, node) -> Fused | None:
     return None
 
 
+def _last_axis_mean(g: GraphIndex, node) -> bool:
+    if node is None or node.op_type != "ReduceMean":
+        return False
+    attrs = {a.name: a for a in node.attribute}
+    if "axes" in attrs:
+        axes = list(attrs["axes"].ints)
+    elif len(node.input) > 1 and node.input[1]:
+        value = g.value_of(node.input[1])
+        axes = [] if value is None else [int(v) for v in value.reshape(-1)]
+    else:
+        return False
+    return axes == [-1] and ("keepdims" not in attrs or attrs["keepdims"].i == 1)
+
+
+def layernorm(g: GraphIndex, node) -> Fused | None:
+    """LayerNorm over the last axis written out, as PyTorch does before opset 17:
+    (x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps) * weight + bias."""
+    if not _last_axis_mean(g, node) or node.input[0] in g.constant:
+        return None
+    x = node.input[0]
+    centred = next((r for r in g.readers.get(node.output[0], []) if r.op_type == "Sub" and
+                    list(r.input) == [x, node.output[0]]), None)
+    if centred is None or not g.sole_reader(node.output[0]):
+        return None
+    d = centred.output[0]
+    readers = g.readers.get(d, [])
+    square = next((r for r in readers if (r.op_type == "Pow" and r.input[0] == d and g.is_scalar(r.input[1], 2.0))
+                   or (r.op_type == "Mul" and list(r.input) == [d, d])), None)
+    divide = next((r for r in readers if r.op_type == "Div" and r.input[0] == d), None)
+    if square is None or divide is None or len(readers) != 2:
+        return None
+    variance = g.sole_reader(square.output[0])
+    if not _last_axis_mean(g, variance):
+        return None
+    eps = g.sole_reader(variance.output[0])
+    if eps is None or eps.op_type != "Add" or (_other(eps, variance.output[0]) or "") not in g.constant:
+        return None
+    root = g.sole_reader(eps.output[0])
+    if root is None or root.op_type != "Sqrt" or divide.input[1] != root.output[0]:
+        return None
+    scale = g.sole_reader(divide.output[0])
+    if scale is None or scale.op_type != "Mul":
+        return None
+    weight = _other(scale, divide.output[0])
+    shift = g.sole_reader(scale.output[0])
+    if weight not in g.constant or shift is None or shift.op_type != "Add":
+        return None
+    bias = _other(shift, scale.output[0])
+    if bias not in g.constant:
+        return None
+    members = [node, centred, square, variance, eps, root, divide, scale, shift]
+    return g.group("layernorm", members, (x, weight, bias), shift.output[0], node)
+
+
 def _bias_after(g: GraphIndex, node, kind: str, inputs: tuple[str, ...]) -> Fused | None:
     add = g.sole_reader(node.output[0])
     if add is None or add.op_type != "Add":
@@ -232,7 +286,7 @@ def scale_bias(g: GraphIndex, node) -> Fused | None:
 
 
 # In order: a node claimed by an earlier group is not offered to later matchers.
-MATCHERS = (gelu, lrn, silu, hardswish, conv_bias, linear, scale_bias)
+MATCHERS = (gelu, lrn, layernorm, silu, hardswish, conv_bias, linear, scale_bias)
 
 
 def find_groups(g: GraphIndex) -> list[Fused]:
