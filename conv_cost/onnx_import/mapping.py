@@ -18,7 +18,7 @@ from typing import Any
 from .fold import FOLDABLE, evaluate
 from .naming import Namer
 from .patterns import SHAPE_ONLY, Fused, GraphIndex, find_groups
-from .reader import MAX_VALUE_ELEMENTS, OnnxFile, OnnxImportError, Stored, short, stored_tensor, topological
+from .reader import MAX_VALUE_ELEMENTS, OnnxFile, OnnxImportError, listing, short, stored_tensor, topological
 from .values import CHW, HWC, Act, Const, Shaped, Value, Weight, flat_like, shape_of
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
@@ -97,7 +97,7 @@ class Mapper:
     # ------------------------------------------------------------------ the walk
 
     def run(self) -> list[Layer]:
-        check_supported(self.file)
+        check_unsupported(self.file.nodes)
         nodes = self.file.nodes
         self.constant_nodes = {n.output[0]: n for n in nodes if n.op_type == "Constant" and n.output}
         index = GraphIndex(nodes, set(self.file.initializers), self.file.outer_inputs, self.graph_outputs,
@@ -106,7 +106,6 @@ class Mapper:
         self.last_of = {id(g.members[-1]): g for g in groups}
         self.member = {id(m) for g in groups for m in g.members}
         self.live = self.live_tensors(nodes)
-        self.readers = index.readers
         for node in nodes:
             self.step(node)
         if not self.layers:
@@ -329,16 +328,13 @@ class Mapper:
             return
         if op not in FOLDABLE or node.domain not in DEFAULT_DOMAINS:
             if not any(o in self.live for o in node.output):
-                self.types_only_unfoldable(node, ins)
+                self.bind(node, [Shaped(d, e) for d, e in self.infer(node, ins)])
                 return
             self.fail(node, "is not supported on constants")
         values = [None if v is None else self.value(node, v) for v in ins]
         sizes = [None if d is None else math.prod(d) for d, _ in self.infer(node, ins)]
         out = evaluate(node, values, self.opset, sizes)
         self.bind(node, [Const(v) for v in out])
-
-    def types_only_unfoldable(self, node, ins):
-        self.bind(node, [Shaped(d, e) for d, e in self.infer(node, ins)])
 
     def inline_if(self, node, ins) -> None:
         """If with a condition known now (PyTorch writes one around a squeeze): run the branch taken."""
@@ -766,11 +762,11 @@ def slice_(m: Mapper, node, ins):
     attrs = _attrs(node)
     rank = len(x.dims)
     if m.opset < 10:
-        starts, ends = list(attrs["starts"]), list(attrs["ends"])
+        starts = list(attrs["starts"])
         axes = list(attrs.get("axes", range(len(starts))))
         steps = [1] * len(starts)
     else:
-        starts, ends = m.ints(node, ins[1]), m.ints(node, ins[2])
+        starts = m.ints(node, ins[1])  # the ends are in the inferred output size
         axes = m.ints(node, ins[3]) if len(ins) > 3 and ins[3] is not None else list(range(len(starts)))
         steps = m.ints(node, ins[4]) if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
     dims = m.out_dims(node, ins)
@@ -973,6 +969,8 @@ SUPPORTED = frozenset(HANDLERS) | FOLDABLE | {"Constant", "Shape", "Size", "If"}
 
 def check_unsupported(nodes) -> None:
     """Every op convcost cannot map, each with its node names and count, in one error (never a zero)."""
+    from onnx import AttributeProto
+
     found: dict[str, list[str]] = {}
 
     def visit(ns):
@@ -980,8 +978,6 @@ def check_unsupported(nodes) -> None:
             op = node.op_type if node.domain in DEFAULT_DOMAINS else f"{node.domain}.{node.op_type}"
             if node.domain not in DEFAULT_DOMAINS or node.op_type not in SUPPORTED:
                 found.setdefault(op, []).append(node.name or "(unnamed)")
-            from onnx import AttributeProto
-
             for a in node.attribute:
                 if a.type == AttributeProto.GRAPH:
                     visit(a.g.node)
@@ -991,15 +987,9 @@ def check_unsupported(nodes) -> None:
 
     visit(nodes)
     if found:
-        from .reader import listing
-
         raise OnnxImportError(*(f"unsupported ONNX op {short(op)} ({len(names):,} node{'s' * (len(names) != 1)}: "
                                 f"{listing(names)}); convcost cannot count it"
                                 for op, names in sorted(found.items())))
-
-
-def check_supported(f: OnnxFile) -> None:
-    check_unsupported(f.nodes)
 
 
 def map_graph(f: OnnxFile) -> list[Layer]:

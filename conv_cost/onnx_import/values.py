@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -76,10 +75,6 @@ class Shaped:
 Value = Const | Weight | Act | Shaped
 
 
-def dims_of(v: Value) -> tuple[int, ...] | None:
-    return v.dims
-
-
 def shape_of(dims: tuple[int, ...], order: str) -> tuple[int, int, int] | None:
     """A layer's (H, W, C) from its output tensor's dims, or None if they are not an image or vector."""
     if len(dims) == 4 and dims[0] == 1:
@@ -94,7 +89,3 @@ def shape_of(dims: tuple[int, ...], order: str) -> tuple[int, int, int] | None:
 def flat_like(dims: tuple[int, ...], elements: int) -> bool:
     """(1, N), (1, N, 1) or (1, N, 1, 1): a whole image as one vector."""
     return len(dims) >= 2 and dims[0] == 1 and dims[1] == elements and all(d == 1 for d in dims[2:])
-
-
-def prod(dims) -> int:
-    return math.prod(dims)
