@@ -208,8 +208,72 @@ class DenseInception(nn.Module):
         return self.down(torch.cat([x, self.layer(x), self.pool(x)], 1))
 
 
+class ASPP(nn.Module):
+    """DeepLabV3's ASPP: dilated branches, image pooling resized to the input's size (computed from its
+    shape), concat, projection; a dict output resized to a fixed size."""
+
+    def __init__(self):
+        super().__init__()
+        self.b0 = nn.Sequential(nn.Conv2d(16, 8, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.b1 = nn.Sequential(nn.Conv2d(16, 8, 3, padding=2, dilation=2, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(16, 8, 1, bias=False), nn.BatchNorm2d(8),
+                                  nn.ReLU())
+        self.project = nn.Sequential(nn.Conv2d(24, 8, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.5))
+
+    def forward(self, x):
+        pooled = F.interpolate(self.pool(x), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        y = self.project(torch.cat([self.b0(x), self.b1(x), pooled], 1))
+        return {"out": F.interpolate(y, size=(32, 32), mode="bilinear", align_corners=False)}
+
+
+class UNetPadUp(nn.Module):
+    """A U-Net "Up" step as commonly written: upsample, pad to the skip's size (sizes from shapes), concat."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+        self.conv = nn.Conv2d(32, 8, 3, padding=1)
+
+    def forward(self, x):
+        x1 = self.up(F.max_pool2d(x, 2))
+        dy, dx = x.size()[2] - x1.size()[2], x.size()[3] - x1.size()[3]
+        x1 = F.pad(x1, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+        return self.conv(torch.cat([x, x1], dim=1))
+
+
+class ShuffleNetV2Down(nn.Module):
+    """ShuffleNetV2's stride-2 unit, and its head: x.mean([2, 3]) and a Linear."""
+
+    def __init__(self, c=16):
+        super().__init__()
+        self.branch1 = nn.Sequential(nn.Conv2d(c, c, 3, 2, 1, groups=c, bias=False), nn.BatchNorm2d(c),
+                                     nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+        self.branch2 = nn.Sequential(nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
+                                     nn.Conv2d(c, c, 3, 2, 1, groups=c, bias=False), nn.BatchNorm2d(c),
+                                     nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+        self.fc = nn.Linear(2 * c, 10)
+
+    def forward(self, x):
+        return self.fc(channel_shuffle(torch.cat((self.branch1(x), self.branch2(x)), dim=1), 2).mean([2, 3]))
+
+
+class VGGHead(nn.Module):
+    """VGG's adaptive pool to 7x7 (an average pool here), x.view(x.size(0), -1) and the classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(16, 8, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2, 2))
+        self.avgpool = nn.AdaptiveAvgPool2d((4, 4))
+        self.classifier = nn.Sequential(nn.Linear(8 * 4 * 4, 32), nn.ReLU(True), nn.Dropout(), nn.Linear(32, 10))
+
+    def forward(self, x):
+        x = self.avgpool(self.features(x))
+        return self.classifier(x.view(x.size(0), -1))
+
+
 NETWORKS = {"mobilenet_v3": MobileNetV3Block, "efficientnet": EfficientNetBlock, "convnext": ConvNeXtBlock,
-            "shufflenet_v2": ShuffleNetV2Unit, "unet": UNetUp, "dense_inception": DenseInception}
+            "shufflenet_v2": ShuffleNetV2Unit, "shufflenet_v2_down": ShuffleNetV2Down, "unet": UNetUp,
+            "unet_pad": UNetPadUp, "deeplab_aspp": ASPP, "vgg_head": VGGHead, "dense_inception": DenseInception}
 
 
 def pytorch_counts(module, shape) -> tuple[int, int, int]:
@@ -224,8 +288,9 @@ def pytorch_counts(module, shape) -> tuple[int, int, int]:
             counter.get_total_flops() // 2)
 
 
-# GELU is Div-Erf-Add-Mul-Mul before opset 20, one op from it; LayerNorm is written out before opset 17.
-@pytest.mark.parametrize("opset", [14, 17, 20])
+# GELU is Div-Erf-Add-Mul-Mul before opset 20, one op from it; LayerNorm is written out before opset 17;
+# HardSwish is x * HardSigmoid(x) before opset 14; pads, axes and scales move from attributes to inputs.
+@pytest.mark.parametrize("opset", [11, 14, 17, 20])
 @pytest.mark.parametrize("name", NETWORKS)
 def test_networks_written_in_pytorch_import_to_pytorchs_counts(tmp_path, name, opset):
     torch.manual_seed(0)
