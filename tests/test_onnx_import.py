@@ -243,12 +243,16 @@ def test_reduce_over_height_and_width_is_a_global_pool(tmp_path, op, kind):
 
 def test_same_average_pool_divided_by_its_window_counts(tmp_path):
     # convcost's own export of a TensorFlow 'same' average pool: pad, pool, divide by real inputs per window.
-    share = np.ones((1, 1, 4, 4), np.float32)  # any (1, 1, Ho, Wo) map
+    # 8x8 input, 3x3 windows at stride 2, one row and column of padding after: windows start at 0, 2, 4, 6;
+    # the last one covers 2 real rows of 3. Each window's share of real inputs, by hand:
+    share = np.outer([1, 1, 1, 2 / 3], [1, 1, 1, 2 / 3]).astype(np.float32).reshape(1, 1, 4, 4)
     inits = {"pads": i64(0, 0, 0, 0, 0, 0, 1, 1), "share": share}
     nodes = [node("Pad", ["x", "pads"], "p"), node("AveragePool", ["p"], "a", kernel_shape=[3, 3], strides=[2, 2]),
              node("Div", ["a", "share"], "y")]
     assert layers_of(tmp_path, make(nodes, inits)) == [
         {"type": "avgpool", "name": "a", "kernel": 3, "stride": 2, "padding": "same"}]
+    inits["share"] = np.full((1, 1, 4, 4), 0.5, np.float32)  # some other map: a division convcost cannot count
+    assert "divides an activation" in refused(tmp_path, make(nodes, inits))
 
 
 # ---------------------------------------------------------------------- normalisation, activations

@@ -67,6 +67,26 @@ def test_bundled_specs_survive_the_round_trip_layer_by_layer(tmp_path, stem, ind
     assert counts(theirs.totals) == counts(analyze(model).totals)
 
 
+PADDINGS = {
+    "same conv, odd pixel after": "[{type: conv, filters: 4, kernel: 3, stride: 2, padding: same}]",
+    "same max pool (-inf padding)": "[{type: maxpool, kernel: 3, stride: 2, padding: same}]",
+    "same average pool (divided by real inputs)": "[{type: avgpool, kernel: 3, stride: 2, padding: same}]",
+    "four-sided padding": "[{type: conv, filters: 4, kernel: 3, padding: [0, 2, 1, 1]}]",
+    "same dwconv, even kernel": "[{type: dwconv, kernel: 2, padding: same}]",
+}
+
+
+@pytest.mark.parametrize("case", PADDINGS, ids=list(PADDINGS))
+def test_paddings_survive_the_round_trip(tmp_path, case):
+    [model] = parse_spec(f"input: [9, 10, 3]\nlayers: {PADDINGS[case]}\n", "<test>")
+    x = model.input
+    path = export(to_torch(model).eval(), (x.channels, x.height, x.width), tmp_path / "p.onnx",
+                  do_constant_folding=False)
+    [layer] = imported(path).nodes
+    assert layer.layer == model.nodes[0].layer
+    assert analyze(imported(path)).totals == analyze(model).totals
+
+
 @pytest.mark.parametrize("stem", ["alexnet", "googlenet", "squeezenet1_0"])
 def test_training_mode_export_keeps_dropout_and_every_count(tmp_path, stem):
     """Exported in training mode, dropout stays in the graph: all five totals agree, activations too."""

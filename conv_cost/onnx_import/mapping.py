@@ -577,7 +577,7 @@ def pool(m: Mapper, node, ins):
     if attrs.get("ceil_mode", 0):
         keys["ceil_mode"] = True
     out = m.emit(type_, node, keys, [replace(x, pad=None)], dims, CHW)
-    return [replace(out, pool=type_ == "avgpool")]
+    return [replace(out, pool=(kernel, strides, pads, hw) if type_ == "avgpool" else None)]
 
 
 def global_pool(m: Mapper, node, ins):
@@ -711,17 +711,32 @@ def mul(m: Mapper, node, ins, bias=None):
     return [m.emit("scale", node, keys, [x], x.dims, x.order, getattr(w, "name", ""))]
 
 
+def window_counts(pool: tuple):
+    """The share of real (not padding) inputs in each window of an average pool: count / (kh * kw)."""
+    import numpy as np
+
+    kernel, strides, (t, b, l, r), (h, w) = pool
+    shares = []
+    for size, k, s, before, after in ((h, kernel[0], strides[0], t, b), (w, kernel[1], strides[1], l, r)):
+        starts = np.arange(0, size + before + after - k + 1, s) - before
+        shares.append((np.minimum(starts + k, size) - np.maximum(starts, 0)) / k)
+    return np.outer(*shares)
+
+
 def div(m: Mapper, node, ins):
     x, d = ins
-    if isinstance(x, Act) and x.pool and isinstance(d, (Const, Weight)):
-        dims = tuple(v for v in d.dims)
+    if isinstance(x, Act) and x.pool is not None and isinstance(d, (Const, Weight)):
+        import numpy as np
+
         h, w, _ = x.shape
-        if len(dims) >= 2 and dims[-2:] == (h, w) and math.prod(dims) == h * w:
-            # An average pool divided by how many real inputs each window has (TensorFlow's 'same'
-            # average pool, as convcost's own export writes it): still the same average pool.
-            return [x.plain()]
+        if len(d.dims) >= 2 and d.dims[-2:] == (h, w) and math.prod(d.dims) == h * w:
+            expected = window_counts(x.pool)
+            if expected.shape == (h, w) and np.allclose(m.value(node, d).reshape(h, w), expected, rtol=1e-5):
+                # An average pool divided by the share of real inputs in each window (TensorFlow's 'same'
+                # average pool, as convcost's own export writes it): still the same average pool.
+                return [x.plain()]
     m.fail(node, "divides an activation, which convcost maps only inside GELU and LRN, or after an "
-                 "average pool (by the count of real inputs per window)")
+                 "average pool (by the share of real inputs in each window)")
 
 
 def concat(m: Mapper, node, ins):
@@ -881,7 +896,7 @@ def _reinterpret(m: Mapper, node, a: Act, dims: tuple[int, ...]) -> Act:
         if h * w == 1 and dims[:1] == (1,) and math.prod(dims) == c:
             return replace(a.plain(), order=CHW, dims=dims)
         if flat_like(dims, a.elements):
-            view = replace(a, dims=dims, pool=False, view=a.view or node.name)
+            view = replace(a, dims=dims, pool=None, view=a.view or node.name)
             # Back to an image of 1x1 pixels, as convcost's own flatten writes it: the flatten layer.
             return m.canon(node, view) if len(dims) == 4 else view
     if a.order.startswith("g") and dims == (1, c, h, w):

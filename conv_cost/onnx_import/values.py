@@ -38,7 +38,8 @@ class Act:
 
     shape is the layer's output (H, W, C); dims are the tensor's dims; order says how the two
     relate. pad is a pending Pad (top, bottom, left, right), folded into the next conv or pool;
-    dims then include it. pool marks an average pool's output (a divisor map may follow).
+    dims then include it. pool, on an average pool's output, is its window: (kernel, strides,
+    pads, unpadded input size), which a divisor map of real inputs per window may follow.
     view is the node that made a flattened view, which names the flatten layer it may become.
     """
 
@@ -48,7 +49,7 @@ class Act:
     dims: tuple[int, ...]
     elem: int
     pad: tuple[int, int, int, int] | None = None
-    pool: bool = False
+    pool: tuple | None = None
     view: str = ""
 
     @property
@@ -61,7 +62,7 @@ class Act:
         return (1, c, h, w) if self.order == CHW else (1, h, w, c)
 
     def plain(self) -> Act:
-        return replace(self, pool=False, view="")
+        return replace(self, pool=None, view="")
 
 
 @dataclass(frozen=True, slots=True)
