@@ -549,6 +549,16 @@ def test_two_inputs_refused(tmp_path):
     assert "2 inputs ('a', 'b')" in refused(tmp_path, make([node("Add", ["a", "b"], "y")], inputs=ins))
 
 
+def test_if_with_a_constant_condition_is_the_branch_taken(tmp_path):
+    taken = helper.make_graph([node("Relu", ["x"], "r"), node("Sigmoid", ["r"], "z")], "then", [],
+                              [helper.make_tensor_value_info("z", F, None)])
+    other = helper.make_graph([node("Tanh", ["x"], "t")], "else", [], [helper.make_tensor_value_info("t", F, None)])
+    nodes = [node("Shape", ["x"], "s"), const("one", i64(1)), node("Gather", ["s", "one"], "c"),
+             const("three", i64(3)), node("Equal", ["c", "three"], "cond"),
+             node("If", ["cond"], "y", then_branch=taken, else_branch=other)]
+    assert layers_of(tmp_path, make(nodes)) == [{"type": "relu", "name": "r"}, {"type": "sigmoid", "name": "z"}]
+
+
 def test_if_on_the_input_values_refused(tmp_path):
     branch = helper.make_graph([node("Relu", ["x"], "z")], "b", [], [helper.make_tensor_value_info("z", F, None)])
     nodes = [node("GlobalMaxPool", ["x"], "m"), node("Cast", ["m"], "c", to=TensorProto.BOOL),

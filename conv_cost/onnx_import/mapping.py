@@ -113,9 +113,9 @@ class Mapper:
                                   "activation or other mapped op reads the input)")
         return self.layers
 
-    def live_tensors(self, nodes) -> set[str]:
+    def live_tensors(self, nodes, outputs=None) -> set[str]:
         """Tensors whose values reach a graph output (not merely their shapes, through Shape)."""
-        live = set(self.graph_outputs)
+        live = set(self.graph_outputs if outputs is None else outputs)
         for node in reversed(nodes):
             if node.op_type in SHAPE_ONLY or not any(o in live for o in node.output):
                 continue
@@ -348,6 +348,8 @@ class Mapper:
             self.env[t.name] = Weight(t.name, s.dims, s.dtype, s)
         subnodes = topological(list(branch.node), set(self.env), {}, where=f"a branch of node '{node.name}'")
         check_unsupported(subnodes)
+        if any(o in self.live for o in node.output):
+            self.live |= self.live_tensors(subnodes, [o.name for o in branch.output])
         for sub in subnodes:
             self.step(sub)
         for out, res in zip(node.output, branch.output):

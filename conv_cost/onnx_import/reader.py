@@ -148,13 +148,6 @@ def stored_tensor(t, span: Span | None, base: str, what: str) -> Stored:
     return Stored(name, dims, t.data_type, t)
 
 
-@dataclass(frozen=True, slots=True)
-class Subgraph:
-    """What a node with subgraphs (If, Loop) reads from the enclosing graphs."""
-
-    outer: tuple[str, ...]
-
-
 @dataclass
 class OnnxFile:
     """A parsed ONNX file: the model (without large weights), its stored tensors, its graph in order."""
