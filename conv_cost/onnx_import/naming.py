@@ -32,9 +32,12 @@ def module_path(node_name: str) -> str | None:
     return ".".join(path)
 
 
+_RESOLVER = yaml.resolver.Resolver()  # stateless for resolve(): one is enough
+
+
 def plain_scalar(text: str) -> bool:
     """True if YAML reads `text`, unquoted, as this string (not a number, boolean or null)."""
-    return yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str"
+    return _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str"
 
 
 class Namer:
