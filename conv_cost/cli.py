@@ -48,20 +48,23 @@ Format = Enum("Format", {name: name for name in FORMATS}, type=str)
 SpecArgs = Annotated[list[str], typer.Argument(metavar="SPEC...", help="YAML spec files or ONNX models (.onnx); "
                                                                       "'-' reads standard input.",
                                                show_default=False)]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", metavar="FORMAT",
+                                           help=f"Output format: {', '.join(FORMATS)}.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 ExactOpt = Annotated[bool, typer.Option("--exact", help="Exact integers in tables instead of 160.56M.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", metavar="FILE", dir_okay=False,
-    help="Write the result to FILE (replaced whole, only once the run succeeds) instead of standard output.")]
-MaxLayersOpt = Annotated[int, typer.Option("--max-layers", min=1,
+    help="Write the result to FILE instead of standard output (replaced whole, once the run succeeds).")]
+MaxLayersOpt = Annotated[int, typer.Option("--max-layers", min=1, metavar="N",
                                            help="Refuse specs that expand to more layers than this.")]
-MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse spec files larger than this.")]
+MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, metavar="N", help="Refuse spec files larger than this.")]
 Dtype = Enum("Dtype", {name: name for name in DTYPES}, type=str)
-DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Bytes per element of weights and activations: "
-                                                         "fp32 4, fp16 2, bf16 2, int8 1.")]
-BatchOpt = Annotated[int, typer.Option("--batch", min=1, help="Images per batch: MACs, FLOPs, activations and "
-                                                              "activation bytes scale by it.")]
+DtypeOpt = Annotated[Dtype, typer.Option("--dtype", metavar="DTYPE",
+                                         help="Precision of weights and activations: fp32, fp16, bf16 or int8 "
+                                              "(4, 2, 2 or 1 bytes).")]
+BatchOpt = Annotated[int, typer.Option("--batch", min=1, metavar="N",
+                                       help="Images per batch: MACs, FLOPs, activations and activation bytes "
+                                            "scale by it.")]
 InputOpt = Annotated[Optional[str], typer.Option("--input", metavar="H,W[,C]", show_default=False,
                                                  help="Run every model on this input (its channels kept when "
                                                       "C is left out).")]
@@ -259,7 +262,8 @@ def report(
 
 
 LayerOpt = Annotated[Optional[str], typer.Option("--layer", "-l", metavar="NAME",
-                                                 help="Explain only this layer (its full path, e.g. blk/b1/conv1).")]
+                                                 help="Explain only this layer: its full path (blk/b1/conv1) or the "
+                                                      "end of one path (conv1).")]
 
 
 @app.command()
@@ -289,16 +293,20 @@ def explain(
     models = models_of(files, input_)
     explanations = [explain_model(m, analyze(m, settings)) for m in models]
     if layer is not None:
-        chosen = select_layer(explanations, layer)
-        if not chosen:
-            from .errors import did_you_mean
+        from .errors import did_you_mean
+        from .explain import layer_matches
 
-            names = list(dict.fromkeys(n.name for m in models for n in m.nodes))
-            examples = ", ".join(f"'{n}'" for n in names[:3])
-            hint = did_you_mean(layer, names) or (
+        names = [n.name for m in models for n in m.nodes]
+        found = layer_matches(names, layer)
+        if len(found) > 1:
+            shown = ", ".join(f"'{n}'" for n in found[:10]) + (f" and {len(found) - 10} more" if len(found) > 10 else "")
+            fail(f"convcost: error: '{layer}' ends {len(found)} layer paths: {shown}; give the full path", 2)
+        if not found:
+            examples = ", ".join(f"'{n}'" for n in list(dict.fromkeys(names))[:3])
+            hint = did_you_mean(layer, list(dict.fromkeys(names))) or (
                 f"; layers are named by their full path, e.g. {examples}" if names else "; the spec has no layers")
             fail(f"convcost: error: no layer named '{layer}' in {', '.join(dict.fromkeys(specs))}{hint}", 2)
-        explanations = chosen
+        explanations = select_layer(explanations, found[0])
     color = output is None and color_wanted()
     deliver(renderer(chosen_format(fmt, as_json), "explain")(explanations, color=color, files=files, exact=exact,
                                                              **view_options(output)), output)

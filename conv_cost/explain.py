@@ -246,8 +246,17 @@ def explain_totals(report: ModelReport) -> tuple[tuple[Step, ...], tuple[str, ..
 SHOWN_TERMS = 12  # the terms of a total written out; beyond this the step says how many layers
 
 
+def layer_matches(names, wanted: str) -> list[str]:
+    """The full paths `wanted` names: itself, or the paths it ends (after a '/'), such as `3x3` for
+    `inception_3a/b2/3x3`."""
+    names = list(dict.fromkeys(names))
+    if wanted in names:
+        return [wanted]
+    return [n for n in names if n.endswith("/" + wanted)]
+
+
 def select_layer(explanations: list[ModelExplanation], name: str) -> list[ModelExplanation]:
-    """Keep only the layer `name` of each model that has it (models without it are left out)."""
+    """Keep only the layer `name` (a full path) of each model that has it (models without it are left out)."""
     out = []
     for e in explanations:
         kept = tuple(layer for layer in e.layers if layer.row.name == name)

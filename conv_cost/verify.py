@@ -7,7 +7,10 @@ PyTorch's side of each layer is measured on the layer's own submodule:
 - buffers: sum(b.numel()) over its buffers less `num_batches_tracked`, the one-element step
   counter every BatchNorm2d keeps, which convcost does not count (bn has 2*C buffers);
 - macs: torch.utils.flop_counter.FlopCounterMode's FLOPs / 2 (it counts a multiply-add of
-  a convolution or a matrix product as 2 FLOPs and nothing else).
+  a convolution or a matrix product as 2 FLOPs and nothing else);
+- output bytes at fp32 and fp16: numel() * element_size() of the output tensor of the float32
+  pass, and of a second pass with the module and the input in float16 (a layer PyTorch cannot
+  run in float16 on this device runs in float32 on its upcast inputs and returns float16).
 
 Only this module and export.py import torch, and only when `convcost verify` runs.
 """
@@ -16,11 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cost import analyze
+from .cost import Settings, analyze
 from .graph import Model
 from .layers import Shape
 
-CHECKED = ("shape", "params", "buffers", "macs")
+CHECKED = ("shape", "params", "buffers", "macs", "output_bytes_fp32", "output_bytes_fp16")
 INSTALL_HINT = "install it with: pip install 'convcost[torch]'"
 
 
@@ -50,6 +53,8 @@ class Counts:
     params: int
     buffers: int
     macs: int
+    output_bytes_fp32: int = 0
+    output_bytes_fp16: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +94,12 @@ def torch_counts(model: Model) -> dict[str, Counts]:
 
     module = to_torch(model).eval()
     shapes: dict[str, tuple[int, ...]] = {}
+    sizes: dict[str, int] = {}
     hooks = []
     for name, key in module.key_of.items():
         def record(_mod, _args, out, name=name):
             shapes[name] = tuple(out.shape)
+            sizes[name] = out.numel() * out.element_size()
         hooks.append(module.layers[key].register_forward_hook(record))
     x = model.input
     counter = FlopCounterMode(display=False)
@@ -102,6 +109,7 @@ def torch_counts(model: Model) -> dict[str, Counts]:
         hook.remove()
     flops = counter.get_flop_counts()
     prefix = f"{type(module).__name__}.layers."
+    half = half_output_bytes(module, model)
     out = {}
     for name, key in module.key_of.items():
         sub = module.layers[key]
@@ -111,13 +119,39 @@ def torch_counts(model: Model) -> dict[str, Counts]:
             params=sum(p.numel() for p in sub.parameters()),
             buffers=sum(b.numel() for n, b in sub.named_buffers() if not n.endswith("num_batches_tracked")),
             macs=sum(flops.get(prefix + key, {}).values()) // 2,
+            output_bytes_fp32=sizes[name],
+            output_bytes_fp16=half[name],
         )
     return out
+
+
+def half_output_bytes(module, model: Model) -> dict[str, int]:
+    """numel() * element_size() of every layer's output in a float16 pass over zeros."""
+    import torch
+
+    module = module.half()
+    x = model.input
+    values = {"input": torch.zeros(1, x.channels, x.height, x.width, dtype=torch.float16)}
+    sizes = {}
+    with torch.no_grad():
+        for step in module.steps:
+            layer = module.layers[step.key]
+            args = [values[i] for i in step.inputs]
+            try:
+                y = layer(*args)
+            except (NotImplementedError, RuntimeError):  # no float16 kernel for this op on this device
+                y = layer.float()(*(a.float() for a in args)).half()
+                layer.half()
+            values[step.name] = y
+            sizes[step.name] = y.numel() * y.element_size()
+    module.float()
+    return sizes
 
 
 def verify_model(model: Model) -> ModelCheck:
     """Compare convcost's counts of every layer of a model with PyTorch's."""
     report = analyze(model)
+    half = analyze(model, Settings(dtype="fp16"))
     try:
         theirs = torch_counts(model)
     except (RuntimeError, ValueError, TypeError) as exc:
@@ -125,8 +159,9 @@ def verify_model(model: Model) -> ModelCheck:
         return ModelCheck(model.name, model.source, (), f"PyTorch could not run the model: {exc}")
     rows = tuple(
         LayerCheck(row.name, row.type,
-                   Counts(row.output, row.cost.params, row.cost.buffers, row.cost.macs), theirs[row.name])
-        for row in report.layers
+                   Counts(row.output, row.cost.params, row.cost.buffers, row.cost.macs, row.bytes.output_bytes,
+                          h.bytes.output_bytes), theirs[row.name])
+        for row, h in zip(report.layers, half.layers)
     )
     return ModelCheck(model.name, model.source, rows)
 
@@ -145,9 +180,11 @@ def render_checks(checks: list[ModelCheck], torch_version: str, verbose: bool = 
             lines.append(f"MISMATCH {title}: {check.error}")
             continue
         bad = [layer for layer in check.layers if layer.mismatches]
-        totals = ", ".join(f"{k} {check.total('convcost', k):,}" for k in CHECKED[1:])
+        totals = ", ".join(f"{k} {check.total('convcost', k):,}" for k in CHECKED[1:4])
         if not bad:
-            lines.append(f"ok {title}: {len(check.layers)} layers agree with PyTorch {torch_version}; {totals}")
+            n = len(check.layers)
+            lines.append(f"ok {title}: {'1 layer agrees' if n == 1 else f'{n} layers agree'} with PyTorch "
+                         f"{torch_version}; {totals}")
         else:
             lines.append(f"MISMATCH {title}: {len(bad)} of {len(check.layers)} layers disagree with "
                          f"PyTorch {torch_version}")
@@ -158,7 +195,8 @@ def render_checks(checks: list[ModelCheck], torch_version: str, verbose: bool = 
             if verbose and not layer.mismatches:
                 c = layer.convcost
                 lines.append(f"  layer '{layer.name}' ({layer.type}): {c.shape}, params {c.params:,}, "
-                             f"buffers {c.buffers:,}, macs {c.macs:,}: agree")
+                             f"buffers {c.buffers:,}, macs {c.macs:,}, output bytes {c.output_bytes_fp32:,} (fp32) "
+                             f"and {c.output_bytes_fp16:,} (fp16): agree")
         if bad:
             for key in CHECKED[1:]:
                 mine, theirs = check.total("convcost", key), check.total("torch", key)
@@ -166,7 +204,8 @@ def render_checks(checks: list[ModelCheck], torch_version: str, verbose: bool = 
                     lines.append(f"  total {key}: convcost {mine:,}, PyTorch {theirs:,}")
     failed = sum(not c.ok for c in checks)
     if failed:
-        lines.append(f"{failed} of {len(checks)} models disagree with PyTorch")
+        lines.append(f"{failed} of {len(checks)} model{'s' if len(checks) != 1 else ''} "
+                     f"{'disagrees' if failed == 1 else 'disagree'} with PyTorch")
     else:
-        lines.append(f"all {len(checks)} models agree with PyTorch")
+        lines.append("the model agrees with PyTorch" if len(checks) == 1 else f"all {len(checks)} models agree with PyTorch")
     return "\n".join(lines) + "\n"

@@ -98,7 +98,7 @@ def test_cli_verify_reports_agreement(torch):
     assert first.startswith("ok resnet18 (")
     assert "68 layers agree with PyTorch" in first
     assert "params 11,689,512" in first and "macs 1,814,073,344" in first
-    assert last == "all 1 models agree with PyTorch"
+    assert last == "the model agrees with PyTorch"
 
 
 def test_cli_verify_verbose_lists_every_layer(torch):
@@ -149,7 +149,7 @@ def test_a_broken_counting_rule_is_reported(torch, monkeypatch, rule):
     assert lines[0].startswith("MISMATCH ")
     assert f"  layer '{layer}' ({rule}): {key} convcost {ours}, PyTorch {theirs}" in lines
     assert any(line.startswith(f"  total {key}: convcost ") for line in lines)
-    assert lines[-1] == "1 of 1 models disagree with PyTorch"
+    assert lines[-1] == "1 of 1 model disagrees with PyTorch"
 
 
 def test_a_broken_shape_rule_is_reported(torch, monkeypatch):

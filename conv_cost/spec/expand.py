@@ -16,10 +16,17 @@ from .budget import MAX_NESTING, MAX_PATH
 from .expr import Substituter
 from .grammar import BLOCKS, COMMON_KEYS, MODEL_KEYS, TEMPLATE_KEYS, TOP_KEYS
 from .problems import Abort, Problems, count_of_layers, describe, short
+from .synonyms import type_hint
 from .values import KIND_HINTS, ValueReader
 from .yaml_tree import INVALID, Y
 
 _NAME_RE = re.compile(r"[^/\s]+\Z")
+
+
+# How a list is written, for a problem where a mapping was given instead.
+LIST_FORM = "one '- {type: conv, filters: 16, kernel: 1}' item per layer, or [{type: ...}, {type: ...}]"
+BRANCHES_FORM = ("one layer list per branch, e.g. branches: [[{type: conv, filters: 64, kernel: 1}], "
+                 "[{type: maxpool, kernel: 3, stride: 1, padding: 1}]]")
 
 
 def layer_keys(cls: type) -> tuple[str, ...]:
@@ -254,7 +261,7 @@ class SpecReader(ValueReader):
 
     def expand_list(self, y: Y, scope: Scope, what: str) -> str:
         """Turn one layer list into nodes; return the node name of its output."""
-        items = self.expect_list(y, what)
+        items = self.expect_list(y, what, LIST_FORM)
         if items is None:
             return scope.input
         if self.nesting >= MAX_NESTING:
@@ -302,7 +309,7 @@ class SpecReader(ValueReader):
             scope.names[local] = full
         if not known:
             choices = list(LAYERS) + list(ALIASES) + list(BLOCKS) + list(self.templates)
-            hint = did_you_mean(type_name, choices) or "; see the layer table in the README"
+            hint = type_hint(type_name) or did_you_mean(type_name, choices) or "; see the layer table in the README"
             self.error(item["type"], f"unknown layer type '{short(type_name)}'{hint}")
             return full or previous
         if len(full) > MAX_PATH:
@@ -503,7 +510,7 @@ class SpecReader(ValueReader):
                                              f"{did_you_mean(merge, ('concat', 'add'))}")
                 merge = INVALID
         by = self.block_list(y, "branches", label)
-        branches = self.expect_list(by, "'branches'") if by is not None else None
+        branches = self.expect_list(by, "'branches'", BRANCHES_FORM) if by is not None else None
         if branches is not None and not branches:
             self.error(by, "'branches' is empty; add one layer list per branch")
         if source is None or branches is None or not full:

@@ -7,11 +7,13 @@ reporting through `error(at, message)`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..errors import did_you_mean
 from .budget import MAX_INT_DIGITS
 from .problems import describe, short
+from .synonyms import key_hint
 from .yaml_tree import INVALID, Invalid, Y
 
 KIND_HINTS = {"count": "a positive integer", "count0": "an integer >= 0", "pair": "an integer or [height, width]",
@@ -23,6 +25,7 @@ _INT_KINDS = {"count": (1, False), "count0": (0, False), "pair": (1, True), "pai
               "padding": (0, True)}
 
 MAX_INT = 10**MAX_INT_DIGITS - 1
+_BY = re.compile(r"([0-9]+) *[xX*] *([0-9]+)", re.ASCII)  # '5x5', written where an int or [h, w] belongs
 
 
 def kind_schemas(expr: bool) -> dict[str, dict]:
@@ -67,8 +70,9 @@ class ValueReader:
     def check_keys(self, y: Y, allowed: tuple[str, ...] | list[str], what: str) -> None:
         for k in y.value:
             if k not in allowed:
-                self.error(self.key_pos(y, k), f"unknown key '{short(k)}' in {what}{did_you_mean(k, allowed)}"
-                           + ("" if did_you_mean(k, allowed) else f"; allowed keys: {', '.join(allowed)}"))
+                hint = key_hint(k, allowed) or did_you_mean(k, allowed)
+                self.error(self.key_pos(y, k), f"unknown key '{short(k)}' in {what}{hint}"
+                           + ("" if hint else f"; allowed keys: {', '.join(allowed)}"))
 
     def expect_int(self, y: Y, what: str, minimum: int = 1) -> int | Invalid:
         v = y.value
@@ -82,6 +86,9 @@ class ValueReader:
             hint = f"; write {int(v)}"
         elif isinstance(v, str) and "${" in v:
             hint = "; ${...} works only inside a template under 'blocks:'"
+        elif isinstance(v, str) and _BY.fullmatch(v):
+            h, w = _BY.fullmatch(v).groups()
+            hint = f"; write {h} (for {h}x{h}) or [{h}, {w}]" if h == w else f"; write [{h}, {w}] ([height, width])"
         elif type(v) is int:
             hint = "" if minimum != 1 else "; sizes start at 1"
         self.error(y, f"{what} must be {need}, got {describe(v)}{hint}")
@@ -94,11 +101,13 @@ class ValueReader:
             self.error(y, f"{what} must be a string, got {describe(y.value)}")
         return INVALID
 
-    def expect_list(self, y: Y, what: str) -> list[Y] | None:
+    def expect_list(self, y: Y, what: str, form: str = "") -> list[Y] | None:
+        """The list at y; else a problem, showing the list form when given (`- {type: conv, ...}` items)."""
         if isinstance(y.value, list):
             return y.value
         if y.value is not INVALID:
-            self.error(y, f"{what} must be a list, got {describe(y.value)}")
+            shown = f"; write it as a list: {form}" if form and isinstance(y.value, dict) else ""
+            self.error(y, f"{what} must be a list, got {describe(y.value)}{shown}")
         return None
 
     def expect_map(self, y: Y, what: str) -> dict[str, Y] | None:
