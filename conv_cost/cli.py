@@ -1,4 +1,5 @@
-"""The `convcost` command line: thin commands over the library; errors to stderr, exit codes 0/1/2."""
+"""The `convcost` command line: thin commands over the library; errors to stderr, exit codes 0/1/2/74
+(docs/limits.md)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import os
 import sys
 from dataclasses import replace
 from enum import Enum
-from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
 import typer
 
 from .memory import DTYPES
-from .render import FORMATS
+from .output import (EXIT_IO, OutputError, OutputTarget, SignalExit, prepare_output, write_output, write_stderr,
+                     write_stdout)
+from .render import EXTENSIONS, FORMATS
 from .spec.budget import DEFAULT_MAX_BYTES, DEFAULT_MAX_LAYERS
+from .text import inert, inert_lines
 from .transforms import DEFAULT_REDUCE, TRANSFORMS  # costs nothing: spec already imports graph and layers
 
 app = typer.Typer(
@@ -29,7 +32,7 @@ def show_version(value: bool) -> None:
     if value:
         from . import __version__
 
-        sys.stdout.write(f"convcost {__version__}\n")
+        emit(f"convcost {__version__}\n")
         raise typer.Exit()
 
 
@@ -48,13 +51,16 @@ Format = Enum("Format", {name: name for name in FORMATS}, type=str)
 SpecArgs = Annotated[list[str], typer.Argument(metavar="SPEC...", help="YAML spec files or ONNX models (.onnx); "
                                                                       "'-' reads standard input.",
                                                show_default=False)]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", metavar="FORMAT",
-                                           help=f"Output format: {', '.join(FORMATS)}.")]
+FormatOpt = Annotated[Optional[Format], typer.Option(
+    "--format", "-f", metavar="FORMAT", show_default=False,
+    help=f"Output format: {', '.join(FORMATS)}; without it, the --output file's extension decides "
+         f"({' '.join(EXTENSIONS)}), else table.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 ExactOpt = Annotated[bool, typer.Option("--exact", help="Exact integers in tables instead of 160.56M.")]
-OutputOpt = Annotated[Optional[Path], typer.Option(
-    "--output", "-o", metavar="FILE", dir_okay=False,
-    help="Write the result to FILE instead of standard output (replaced whole, once the run succeeds).")]
+OutputOpt = Annotated[Optional[str], typer.Option(
+    "--output", "-o", metavar="FILE",
+    help="Write the result to FILE instead of standard output (replaced whole, once the run succeeds; '-' is "
+         "standard output).")]
 MaxLayersOpt = Annotated[int, typer.Option("--max-layers", min=1, metavar="N",
                                            help="Refuse specs that expand to more layers than this.")]
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, metavar="N", help="Refuse spec files larger than this.")]
@@ -108,15 +114,15 @@ def ascii_only() -> bool:
     return False
 
 
-def view_options(output, wide: bool = False) -> dict:
+def view_options(target: OutputTarget, wide: bool = False) -> dict:
     """How a table is drawn: the width to fit and the characters it may use (a file gets everything)."""
-    if output is not None:
+    if not target.to_stdout:
         return {"width": None, "ascii_only": False}
     return {"width": table_width(wide), "ascii_only": ascii_only()}
 
 
 def fail(message: str, code: int) -> NoReturn:
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    write_stderr(inert_lines(message.rstrip("\n")) + "\n")  # no control character reaches the terminal
     raise typer.Exit(code)
 
 
@@ -129,7 +135,7 @@ def read_files(specs: list[str], max_layers: int, max_bytes: int = DEFAULT_MAX_B
     try:
         files = read_specs(specs, max_layers=max_layers, max_bytes=max_bytes)
     except SourceError as exc:
-        fail(f"convcost: error: {exc}", 2)
+        fail(f"convcost: error: {exc}", exc.status)
     except SpecError as exc:
         fail("\n".join([*(str(p) for p in exc.problems), *exc.notes]), 1)
     notes = [note for f in files for note in f.notes]
@@ -178,56 +184,48 @@ def run_settings(dtype, batch: int, device: str | None, peak: str | None, bandwi
 
 
 def color_wanted() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    # NO_COLOR counts only when set and not empty (no-color.org).
+    return sys.stdout is not None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def emit(text: str) -> None:
     # Machine formats must not pass through rich's markup or wrapping.
-    sys.stdout.write(text)
-    sys.stdout.flush()
-
-
-def write_output(text: str, path: Path) -> None:
-    """Write `text` to `path` through a temporary file in the same directory, then rename it:
-    a reader never sees half a file, and a failed run leaves what was there."""
-    import tempfile
-
-    directory = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        fail(f"convcost: error: cannot write '{path}': {exc.strerror or exc}", 2)
+        write_stdout(text)
+    except OutputError as exc:
+        fail(f"convcost: error: {exc}", exc.status)
+
+
+def output_target(output: str | None, specs: list[str]) -> OutputTarget:
+    """Where the result goes, checked before any work: exit 2 for an --output path that cannot be
+    written (or is a SPEC), 74 for a closed standard output."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        # mkstemp makes the file private; give it the mode a plain open() would.
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        fail(f"convcost: error: cannot write '{path}': {exc.strerror or exc}", 2)
+        return prepare_output(output, specs)
+    except OutputError as exc:
+        fail(f"convcost: error: {exc}", exc.status)
 
 
-def deliver(text: str, output: Path | None) -> None:
-    if output is None:
-        emit(text)
-    else:
-        write_output(text, output)
+def deliver(text: str, target: OutputTarget) -> None:
+    try:
+        write_output(target, text)
+    except OutputError as exc:
+        fail(f"convcost: error: {exc}", exc.status)
 
 
-def chosen_format(fmt: Format, as_json: bool) -> str:
-    return "json" if as_json else fmt.value
+def chosen_format(fmt: Format | None, as_json: bool, output: str | None) -> str:
+    """--json, else --format, else the --output file's extension, else table; --json with
+    another --format is a usage error."""
+    if as_json and fmt not in (None, Format.json):
+        raise typer.BadParameter(f"give --json or --format {fmt.value}, not both", param_hint="'--json'")
+    if as_json or fmt is not None:
+        return "json" if as_json else fmt.value
+    return EXTENSIONS.get(os.path.splitext(output or "")[1].lower(), "table")
 
 
 @app.command()
 def report(
     specs: SpecArgs,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     exact: ExactOpt = False,
     depth: DepthOpt = None,
@@ -246,19 +244,20 @@ def report(
     from .cost import analyze
     from .render import renderer, wants_explanations
 
+    name = chosen_format(fmt, as_json, output)
+    target = output_target(output, specs)
     settings = run_settings(dtype, batch, device, peak_tflops, bandwidth_gbs)
     files = read_files(specs, max_layers, max_bytes)
     models = models_of(files, input_)
     reports = [analyze(m, settings) for m in models]
-    name = chosen_format(fmt, as_json)
     explanations = None
     if wants_explanations(name):
         from .explain import explain_model
 
         explanations = [explain_model(m, r) for m, r in zip(models, reports)]
-    color = output is None and color_wanted()
+    color = target.to_stdout and color_wanted()
     deliver(renderer(name, "report")(reports, exact=exact, color=color, files=files, explanations=explanations,
-                                     depth=depth, **view_options(output, wide)), output)
+                                     depth=depth, **view_options(target, wide)), target)
 
 
 LayerOpt = Annotated[Optional[str], typer.Option("--layer", "-l", metavar="NAME",
@@ -270,7 +269,7 @@ LayerOpt = Annotated[Optional[str], typer.Option("--layer", "-l", metavar="NAME"
 def explain(
     specs: SpecArgs,
     layer: LayerOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     exact: ExactOpt = False,
     dtype: DtypeOpt = Dtype.fp32,
@@ -288,6 +287,8 @@ def explain(
     from .explain import explain_model, select_layer
     from .render import renderer
 
+    name = chosen_format(fmt, as_json, output)
+    target = output_target(output, specs)
     settings = run_settings(dtype, batch, device, peak_tflops, bandwidth_gbs)
     files = read_files(specs, max_layers, max_bytes)
     models = models_of(files, input_)
@@ -300,16 +301,18 @@ def explain(
         found = layer_matches(names, layer)
         if len(found) > 1:
             shown = ", ".join(f"'{n}'" for n in found[:10]) + (f" and {len(found) - 10} more" if len(found) > 10 else "")
-            fail(f"convcost: error: '{layer}' ends {len(found)} layer paths: {shown}; give the full path", 2)
+            fail(f"convcost: error: '{inert(layer)}' ends {len(found)} layer paths: {inert(shown)}; give the full path",
+                 2)
         if not found:
             examples = ", ".join(f"'{n}'" for n in list(dict.fromkeys(names))[:3])
             hint = did_you_mean(layer, list(dict.fromkeys(names))) or (
                 f"; layers are named by their full path, e.g. {examples}" if names else "; the spec has no layers")
-            fail(f"convcost: error: no layer named '{layer}' in {', '.join(dict.fromkeys(specs))}{hint}", 2)
+            files = ", ".join(inert(s) for s in dict.fromkeys(specs))
+            fail(f"convcost: error: no layer named '{inert(layer)}' in {files}{inert(hint)}", 2)
         explanations = select_layer(explanations, found[0])
-    color = output is None and color_wanted()
-    deliver(renderer(chosen_format(fmt, as_json), "explain")(explanations, color=color, files=files, exact=exact,
-                                                             **view_options(output)), output)
+    color = target.to_stdout and color_wanted()
+    deliver(renderer(name, "explain")(explanations, color=color, files=files, exact=exact, **view_options(target)),
+            target)
 
 
 def _flag(name: str, help: str):
@@ -324,7 +327,7 @@ def _transform_flag(key: str):
 @app.command()
 def compare(
     specs: SpecArgs,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     exact: ExactOpt = False,
     by_layer: _flag("--by-layer", "Also line up the layers the models share, and show where the saving comes from.") = False,
@@ -360,6 +363,8 @@ def compare(
     from .errors import SpecError
     from .render import renderer, wants_explanations
 
+    name = chosen_format(fmt, as_json, output)
+    target = output_target(output, specs)
     settings = run_settings(dtype, batch, device, peak_tflops, bandwidth_gbs)
     files = read_files(specs, max_layers, max_bytes)
     models = models_of(files, input_)
@@ -371,15 +376,14 @@ def compare(
                                     settings=settings, depth=depth)
     except SpecError as exc:
         fail("\n".join(str(p) for p in exc.problems), 1)
-    name = chosen_format(fmt, as_json)
     explanations = None
     if wants_explanations(name):
         from .explain import explain_model
 
         explanations = [explain_model(e.model, e.report) for e in comparison.entries if e.model is not None]
-    color = output is None and color_wanted()
+    color = target.to_stdout and color_wanted()
     deliver(renderer(name, "compare")(comparison, exact=exact, by_layer=by_layer, color=color, files=files,
-                                      explanations=explanations, depth=depth, **view_options(output, wide)), output)
+                                      explanations=explanations, depth=depth, **view_options(target, wide)), target)
 
 
 @app.command()
@@ -390,7 +394,7 @@ def sweep(
     batches: Annotated[str, typer.Option("--batches", metavar="N,...", help="Batch sizes, comma-separated.")] = "1",
     dtypes: Annotated[str, typer.Option("--dtypes", metavar="DTYPE,...",
                                         help="Precisions, comma-separated: fp32, fp16, bf16, int8.")] = "fp32",
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     exact: ExactOpt = False,
     device: DeviceOpt = None,
@@ -406,6 +410,8 @@ def sweep(
     from .settings import parse_batches, parse_dtypes, parse_sizes
     from .sweep import sweep as run_sweep
 
+    name = chosen_format(fmt, as_json, output)
+    target = output_target(output, specs)
     try:
         size_list, batch_list, dtype_list = parse_sizes(sizes), parse_batches(batches), parse_dtypes(dtypes)
     except ValueError as exc:
@@ -417,14 +423,13 @@ def sweep(
                            lambda d, b: replace(machines[d], batch=b))
     except SpecError as exc:
         fail("\n".join(str(p) for p in exc.problems[:20]), 1)
-    color = output is None and color_wanted()
-    deliver(renderer(chosen_format(fmt, as_json), "sweep")(result, exact=exact, color=color, files=files,
-                                                           **view_options(output)), output)
+    color = target.to_stdout and color_wanted()
+    deliver(renderer(name, "sweep")(result, exact=exact, color=color, files=files, **view_options(target)), target)
 
 
 @app.command()
 def devices(
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
@@ -432,9 +437,10 @@ def devices(
     from .devices import load_devices
     from .render import renderer
 
-    color = output is None and color_wanted()
-    deliver(renderer(chosen_format(fmt, as_json), "devices")(list(load_devices().values()), color=color,
-                                                             **view_options(output)), output)
+    name = chosen_format(fmt, as_json, output)
+    target = output_target(output, [])
+    color = target.to_stdout and color_wanted()
+    deliver(renderer(name, "devices")(list(load_devices().values()), color=color, **view_options(target)), target)
 
 
 @app.command()
@@ -486,13 +492,14 @@ def import_onnx(
     from .onnx_import import import_onnx as read_model
     from .spec import SourceError
 
+    target = output_target(output, [model])  # checked first: never overwrite the model itself
     try:
         imported = read_model(model, max_layers=max_layers)
     except SourceError as exc:
         fail(f"convcost: error: {exc}", 2)
     except SpecError as exc:
         fail("\n".join([*(str(p) for p in exc.problems), *exc.notes]), 1)
-    deliver(imported.text, output)
+    deliver(imported.text, target)
 
 
 @app.command()
@@ -512,14 +519,18 @@ def main() -> None:
     gc.disable()
     try:
         app()
-    except SystemExit:
+    except (SystemExit, SignalExit):
         raise
+    except OSError as exc:
+        # Reading or writing failed where no command expected it (help into a full disk).
+        write_stderr(f"convcost: error: {exc.strerror or exc}\n")
+        sys.exit(EXIT_IO)
     except KeyboardInterrupt:
-        sys.stderr.write("convcost: interrupted\n")
+        write_stderr("convcost: interrupted\n")
         sys.exit(130)
     except BaseException as exc:  # noqa: BLE001 - the last line of defence for "never a traceback"
         if os.environ.get("CONVCOST_DEBUG"):
             raise
-        sys.stderr.write(f"convcost: internal error: {type(exc).__name__}: {exc}\n"
-                         "Please report this with the spec that caused it (CONVCOST_DEBUG=1 shows the traceback).\n")
+        write_stderr(f"convcost: internal error: {type(exc).__name__}: {exc}\n"
+                     "Please report this with the spec that caused it (CONVCOST_DEBUG=1 shows the traceback).\n")
         sys.exit(1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from .text import inert
+
 MAX_PROBLEMS = 20
 
 
@@ -18,11 +20,10 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        # One problem, one line, whatever characters a quoted name brought in.
-        message = self.message.replace("\n", "\\n").replace("\r", "\\r")
+        # One problem, one line, whatever characters a quoted name or the file's name brought in.
         if self.line == 0:  # a problem of the whole file (a binary ONNX model has no lines)
-            return f"{self.path}: error: {message}"
-        return f"{self.path}:{self.line}:{self.col}: error: {message}"
+            return f"{inert(self.path)}: error: {inert(self.message)}"
+        return f"{inert(self.path)}:{self.line}:{self.col}: error: {inert(self.message)}"
 
 
 class SpecError(Exception):

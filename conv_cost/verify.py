@@ -9,8 +9,7 @@ PyTorch's side of each layer is measured on the layer's own submodule:
 - macs: torch.utils.flop_counter.FlopCounterMode's FLOPs / 2 (it counts a multiply-add of
   a convolution or a matrix product as 2 FLOPs and nothing else);
 - output bytes at fp32 and fp16: numel() * element_size() of the output tensor of the float32
-  pass, and of a second pass with the module and the input in float16 (a layer PyTorch cannot
-  run in float16 on this device runs in float32 on its upcast inputs and returns float16).
+  pass, and of a float16 pass of the module on PyTorch's meta device (shapes and dtypes only).
 
 Only this module and export.py import torch, and only when `convcost verify` runs.
 """
@@ -126,25 +125,22 @@ def torch_counts(model: Model) -> dict[str, Counts]:
 
 
 def half_output_bytes(module, model: Model) -> dict[str, int]:
-    """numel() * element_size() of every layer's output in a float16 pass over zeros."""
+    """numel() * element_size() of every layer's output in a float16 pass on PyTorch's meta device,
+    which carries shapes and dtypes through every op without computing (a float16 convolution on a
+    CPU takes minutes for a U-Net)."""
+    import copy
+
     import torch
 
-    module = module.half()
+    meta = copy.deepcopy(module).to(device="meta", dtype=torch.float16)
     x = model.input
-    values = {"input": torch.zeros(1, x.channels, x.height, x.width, dtype=torch.float16)}
+    values = {"input": torch.zeros(1, x.channels, x.height, x.width, dtype=torch.float16, device="meta")}
     sizes = {}
     with torch.no_grad():
-        for step in module.steps:
-            layer = module.layers[step.key]
-            args = [values[i] for i in step.inputs]
-            try:
-                y = layer(*args)
-            except (NotImplementedError, RuntimeError):  # no float16 kernel for this op on this device
-                y = layer.float()(*(a.float() for a in args)).half()
-                layer.half()
+        for step in meta.steps:
+            y = meta.layers[step.key](*(values[i] for i in step.inputs))
             values[step.name] = y
             sizes[step.name] = y.numel() * y.element_size()
-    module.float()
     return sizes
 
 

@@ -12,7 +12,7 @@ CASES = {
          "line 1, column 8); check brackets, quotes and indentation"]),
     "unknown layer type with did-you-mean": (
         "input: [8, 8, 3]\nlayers:\n  - {type: conv2d, filters: 4, kernel: 3}\n",
-        ["t.yaml:3:12: error: unknown layer type 'conv2d'; did you mean 'conv'?"]),
+        ["t.yaml:3:12: error: unknown layer type 'conv2d'; use type: conv"]),
     "unknown layer type with no close match": (
         "input: [8, 8, 3]\nlayers:\n  - {type: transformer}\n",
         ["t.yaml:3:12: error: unknown layer type 'transformer'; see the layer table in the README"]),

@@ -626,9 +626,74 @@ def test_every_figure_is_cited_and_quoted(name):
         assert machine.peak_flops > 0 and machine.bandwidth > 0
 
 
-def test_the_table_has_the_device_classes_it_promises():
-    kinds = {d.kind for d in load_devices().values()}
-    assert {"data-center GPU", "consumer GPU", "edge accelerator"} <= kinds
+# The classes the device table promises. Kinds are compared exactly, so a misspelt kind fails.
+DEVICE_KINDS = {"data-center GPU", "consumer GPU", "edge accelerator", "phone-class SoC", "desktop CPU"}
+
+
+def test_the_table_has_every_device_class_it_promises_and_no_other():
+    assert {d.kind for d in load_devices().values()} == DEVICE_KINDS
+
+
+def table_figures() -> list[tuple[str, str, object]]:
+    """(device, what, Figure) for every number in the bundled table."""
+    return [(name, what, figure) for name, dev in load_devices().items()
+            for what, figure in [("bandwidth", dev.bandwidth_gbs), *dev.peak_tflops]]
+
+
+DERIVED = [(name, what, figure) for name, what, figure in table_figures() if figure.quote.startswith("derived:")]
+FORMULA = re.compile(r"\[([0-9.*/ ]+)=\s*([0-9]+(?:\.[0-9]+)?)\]")
+
+
+def bracket_formula(quote: str) -> tuple[Fraction, Fraction] | None:
+    """A quote's "[a * b / c = r]" as (a * b / c, r), left to right and exact; None if it has none."""
+    found = FORMULA.search(quote)
+    if found is None:
+        return None
+    tokens = re.findall(r"[0-9]+(?:\.[0-9]+)?|[*/]", found.group(1))
+    assert "".join(found.group(1).split()) == "".join(tokens), found.group(1)
+    assert tokens[0::2] and all(t not in "*/" for t in tokens[0::2]), tokens
+    assert all(t in "*/" for t in tokens[1::2]) and len(tokens) % 2 == 1, tokens
+    value = Fraction(tokens[0])
+    for op, number in zip(tokens[1::2], tokens[2::2]):
+        value = value * Fraction(number) if op == "*" else value / Fraction(number)
+    return value, Fraction(found.group(2))
+
+
+@pytest.mark.parametrize("quote, expected", [
+    ("derived: 16 x 4.5 x 32 [16 * 4.5 * 2 * 8 * 2 / 1000 = 2.304]", (Fraction("2.304"), Fraction("2.304"))),
+    ("[2 * 3 = 7]", (Fraction(6), Fraction(7))),
+    ("[1 * 128 / 256 = 0.5]", (Fraction(1, 2), Fraction(1, 2))),
+    ("[8 / 2 / 2 = 2]", (Fraction(2), Fraction(2))),
+    ("no arithmetic here", None),
+])
+def test_the_formula_reader_evaluates_what_is_written(quote, expected):
+    assert bracket_formula(quote) == expected
+
+
+def test_the_cpu_and_the_phone_class_figures_are_derived():
+    # Their vendors publish no FLOP/s: every figure of theirs must carry its arithmetic.
+    for name in ("ryzen-9-7950x", "tegra-x1"):
+        dev = device(name)
+        assert all(f.quote.startswith("derived:") for f in [dev.bandwidth_gbs, *dict(dev.peak_tflops).values()])
+    assert {name for name, _, _ in DERIVED} >= {"ryzen-9-7950x", "tegra-x1"}
+
+
+@pytest.mark.parametrize("name, what, figure", DERIVED, ids=[f"{n}-{w}" for n, w, _ in DERIVED])
+def test_a_derived_figure_shows_the_arithmetic_that_gives_its_value(name, what, figure):
+    formula = bracket_formula(figure.quote)
+    assert formula is not None, f"{name} {what}: a derived quote ends with [a * b / c = value]"
+    computed, written = formula
+    assert computed == written == parse_rate(figure.value, what), (name, what, figure.quote)
+
+
+def test_every_source_is_cited_by_a_figure_or_named_in_a_derivation():
+    import tomllib
+
+    keys = set(tomllib.loads(DEVICES_TOML.read_text())["sources"])
+    figures = table_figures()
+    cited = {figure.source.key for _, _, figure in figures}
+    named = {key for key in keys for _, _, figure in figures if key in figure.quote}
+    assert cited | named == keys
 
 
 def test_device_names_are_unique_in_the_file():
@@ -638,6 +703,9 @@ def test_device_names_are_unique_in_the_file():
 
 def test_a_known_figure_reads_exactly():
     assert device("a100-sxm-80gb").roofline("fp32") == Roofline(Fraction(195 * 10**11), Fraction(2039 * 10**9))
+    # 16 cores x 4.5 GHz x 32 FLOP/cycle = 2304 GFLOP/s; 2 x 8 bytes x 5200 MT/s = 83.2 GB/s.
+    assert device("ryzen-9-7950x").roofline("fp32") == Roofline(Fraction(16 * 45 * 32 * 10**8),
+                                                                Fraction(2 * 8 * 5200 * 10**6))
 
 
 def test_unknown_device_suggests_a_name():
@@ -647,11 +715,17 @@ def test_unknown_device_suggests_a_name():
                               + "; did you mean 'rtx-4090'?")
 
 
-def test_a_dtype_the_table_lacks_is_an_error_not_a_guess():
+@pytest.mark.parametrize("name, dtype, has", [
+    ("jetson-orin-nano-8gb", "fp32", "int8"),
+    ("ryzen-9-7950x", "bf16", "fp32"),
+    ("ryzen-9-7950x", "int8", "fp32"),
+    ("tegra-x1", "int8", "fp32, fp16"),
+])
+def test_a_dtype_the_table_lacks_is_an_error_not_a_guess(name, dtype, has):
     with pytest.raises(ValueError) as err:
-        device("jetson-orin-nano-8gb").roofline("fp32")
-    assert str(err.value) == ("device 'jetson-orin-nano-8gb' has no fp32 peak in the table (it has int8); "
-                              "choose --dtype int8, or give --peak-tflops and --bandwidth-gbs")
+        device(name).roofline(dtype)
+    assert str(err.value) == (f"device '{name}' has no {dtype} peak in the table (it has {has}); "
+                              f"choose --dtype {has.split(',')[0]}, or give --peak-tflops and --bandwidth-gbs")
 
 
 GOOD_SOURCE = {"s": {"title": "T", "url": "https://x"}}
@@ -701,4 +775,5 @@ def test_the_device_table_is_read_only_when_asked_for():
             "print('tomllib' in sys.modules, sorted(m for m in sys.modules if m.startswith('conv_cost.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     # memory.py is plain data: no spec, graph or layer module comes with it.
-    assert out.strip() == "False ['conv_cost.devices', 'conv_cost.errors', 'conv_cost.memory', 'conv_cost.roofline']"
+    assert out.strip() == ("False ['conv_cost.devices', 'conv_cost.errors', 'conv_cost.memory', "
+                           "'conv_cost.roofline', 'conv_cost.text']")

@@ -104,8 +104,11 @@ def test_cli_verify_reports_agreement(torch):
 def test_cli_verify_verbose_lists_every_layer(torch):
     result = invoke("verify", "--verbose", str(ROOT / "layer_specs/seed_bottleneck.yaml"))
     assert result.exit_code == 0
-    assert "  layer 'conv5x5' (conv): 28x28x32, params 204,832, buffers 0, macs 160,563,200: agree" in result.stdout
-    assert "  layer 'reduce' (conv): 28x28x16, params 4,112, buffers 0, macs 3,211,264: agree" in result.stdout
+    # Output bytes: 28*28*32 elements of 4 and 2 bytes; 28*28*16 likewise.
+    assert ("  layer 'conv5x5' (conv): 28x28x32, params 204,832, buffers 0, macs 160,563,200, output bytes 100,352 "
+            "(fp32) and 50,176 (fp16): agree") in result.stdout
+    assert ("  layer 'reduce' (conv): 28x28x16, params 4,112, buffers 0, macs 3,211,264, output bytes 50,176 (fp32) "
+            "and 25,088 (fp16): agree") in result.stdout
 
 
 # Counting rules broken on purpose: verify must catch each one, on the right layers.

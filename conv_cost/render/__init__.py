@@ -14,6 +14,17 @@ FORMATS: dict[str, str] = {
     "html": "html",
 }
 
+# --output file extension -> the format written when no --format is given.
+EXTENSIONS: dict[str, str] = {
+    ".json": "json",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".csv": "csv",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "table",
+}
+
 
 def renderer(fmt: str, kind: str) -> Callable:
     """The function rendering `kind` ("report", "explain" or "compare") in format `fmt`."""

@@ -9,6 +9,7 @@ import io
 from ..cost import ModelReport
 from ..explain import ModelExplanation
 from ..layers import COST_KEYS
+from ..text import inert
 
 BYTE_KEYS = ("weight_bytes", "output_bytes", "read_bytes", "write_bytes", "intensity")
 REPORT_HEADER = ("row", "model", "layer", "type", "role", "inputs", "output_height", "output_width",
@@ -25,12 +26,24 @@ DEVICES_HEADER = ("device", "label", "kind", "bandwidth_gbs", "fp32_tflops", "fp
 EXPLAIN_HEADER = ("model", "layer", "type", "kind", "quantity", "keys", "formula", "substituted", "value")
 
 
+# A cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(...), +cmd|...);
+# a leading tab or carriage return, the other two on OWASP's list, is escaped by inert already.
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def text_cell(value: str) -> str:
+    """A text cell that a spreadsheet shows as text: control characters escaped (one line per
+    row), and a leading apostrophe where the cell would start a formula. Numbers are left alone."""
+    value = inert(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def write_rows(header: tuple[str, ...], rows) -> str:
     """CSV text (RFC 4180, \\r\\n line ends as the csv module writes them) with a header row."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([text_cell(c) if c.__class__ is str else c for c in row] for row in rows)
     return buf.getvalue()
 
 

@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 
 from ..cost import ModelReport
 from ..explain import LayerExplanation, ModelExplanation
+from ..text import inert_lines
 from .common import (MACS_HEADER, by_layer_cells, by_layer_notes, compare_cells, compare_keys, compare_title, in_out,
                      layer_cells, layer_columns, number_format, peak_line, settings_line, shapes_line, summary_lines,
                      total_value, totals_text)
@@ -113,7 +114,8 @@ CHART_TOP = 30
 
 
 def esc(text: object) -> str:
-    return escape(str(text), quote=True)
+    # Control characters escaped too (\x1b): the page may be read with `cat` as well.
+    return escape(inert_lines(str(text)), quote=True)
 
 
 def page(title: str, body: str) -> str:

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 from ..cost import ModelReport
 from ..explain import ModelExplanation
+from ..text import inert
 from .common import (by_layer_cells, by_layer_notes, compare_cells, compare_title, equation, in_out, layer_cells,
                      layer_columns, number_format, peak_line, settings_line, shapes_line, summary_lines)
+
+
+# Characters that would start raw HTML, an entity, a link or image, a code span or emphasis; an
+# underscore between letters or digits (mobilenet_v1) never does, so it stays as it is.
+_MARKUP = re.compile(r"([\\`*\[\]<&~]|_(?![^\W_])|(?<![^\W_])_)")
+
+
+def literal(words: str) -> str:
+    """Text from the spec (a name, a description, a note quoting names) as literal Markdown: one
+    line, control characters escaped, and `<img onerror=...>` or `[x](javascript:...)` shown as
+    written, never rendered."""
+    return _MARKUP.sub(r"\\\1", inert(" ".join(words.split("\n"))))
 
 
 def cell(text: str) -> str:
@@ -14,7 +29,8 @@ def cell(text: str) -> str:
 
 
 def code(text: str) -> str:
-    """An inline code span that survives backticks inside the text."""
+    """An inline code span that survives backticks inside the text (control characters escaped)."""
+    text = inert(text)
     fence = "`"
     while fence in text:
         fence += "`"
@@ -59,9 +75,9 @@ def report_section(report: ModelReport, exact: bool, columns, depth: int | None 
     total = [f"**{c}**" if c else "" for c in total]
     grouped = (f"Rows grouped by the first {depth} level{'s' if depth > 1 else ''} of the layer paths; they add up "
                "to the totals." if depth is not None else "")
-    return (heading(1, report.name) + "\n"
-            + paragraphs(report.description, f"{in_out(report)}; {settings_line(report)}", peak_line(report, exact),
-                         grouped)
+    return (heading(1, literal(report.name)) + "\n"
+            + paragraphs(literal(report.description), f"{in_out(report)}; {settings_line(report)}",
+                         literal(peak_line(report, exact)), grouped)
             + table([c.header for c in columns], [c.align for c in columns], rows + [total]))
 
 
@@ -72,7 +88,7 @@ def render_report(reports: list[ModelReport], *, exact: bool = False, depth: int
 
 def explain_section(expl: ModelExplanation) -> str:
     report = expl.report
-    out = [heading(1, report.name), "\n", paragraphs(report.description, in_out(report))]
+    out = [heading(1, literal(report.name)), "\n", paragraphs(literal(report.description), in_out(report))]
     for layer in expl.layers:
         row = layer.row
         out.append(heading(2, f"{code(row.name)} ({row.type}): {layer.summary}"))
@@ -80,13 +96,13 @@ def explain_section(expl: ModelExplanation) -> str:
         out.extend(f"- {code(equation(step))}\n" for step in layer.steps)
         if layer.steps:
             out.append("\n")
-        out.extend(f"> {note}\n\n" for note in layer.notes)
+        out.extend(f"> {literal(note)}\n\n" for note in layer.notes)
     if expl.totals:
         out.append(heading(2, "Totals"))
         out.append("\n")
         out.extend(f"- {code(equation(step))}\n" for step in expl.totals)
         out.append("\n")
-        out.extend(f"> {note}\n\n" for note in expl.total_notes)
+        out.extend(f"> {literal(note)}\n\n" for note in expl.total_notes)
     return "".join(out).rstrip("\n") + "\n"
 
 
@@ -99,8 +115,8 @@ def model_list(comparison) -> str:
     lines = []
     for i, e in enumerate(comparison.entries):
         role = " (baseline)" if i == 0 else ""
-        desc = f": {e.report.description}" if e.report.description else ""
-        lines.append(f"- **{e.name}**{role}{desc}; {in_out(e.report)}\n")
+        desc = f": {literal(e.report.description)}" if e.report.description else ""
+        lines.append(f"- **{literal(e.name)}**{role}{desc}; {in_out(e.report)}\n")
     return "".join(lines) + "\n"
 
 
@@ -109,20 +125,22 @@ def render_compare(comparison, *, exact: bool = False, by_layer: bool = False, *
     by_layer, a second table lining up the layers."""
     fmt = number_format(exact)
     headers, aligns, rows = compare_cells(comparison, exact)
-    out = [heading(1, compare_title(comparison)), "\n", model_list(comparison), table(headers, aligns, rows), "\n"]
-    out.append(paragraphs(*summary_lines(comparison, fmt)))
-    out.extend(f"> note: {note}\n\n" for note in comparison.notes)
+    headers = [literal(h) for h in headers]  # model names
+    out = [heading(1, literal(compare_title(comparison))), "\n", model_list(comparison), table(headers, aligns, rows),
+           "\n"]
+    out.append(paragraphs(*(literal(line) for line in summary_lines(comparison, fmt))))
+    out.extend(f"> note: {literal(note)}\n\n" for note in comparison.notes)
     if by_layer:
         heads, aligns, rows, foot = by_layer_cells(comparison, exact)
-        rows = [[marked_code(r[0]), *r[1:]] for r in rows]
+        rows = [[marked_code(r[0]), *r[1:-1], literal(r[-1])] for r in rows]  # the last column names models
         foot = [f"**{c}**" if c else "" for c in foot]
         out += [heading(2, "By layer"), "\n",
                 paragraphs("Layers matched by name; `-` where a model has no such layer; the change in MACs is "
                            "against the baseline."),
-                table([f"{m} {label}" if m else label for m, label in heads], aligns, rows + [foot])]
+                table([f"{literal(m)} {label}" if m else label for m, label in heads], aligns, rows + [foot])]
         notes = by_layer_notes(comparison)
         if notes:
-            out += ["\n", paragraphs(*(cell(n) for n in notes))]
+            out += ["\n", paragraphs(*(literal(n) for n in notes))]
     return "".join(out).rstrip("\n") + "\n"
 
 
@@ -130,7 +148,7 @@ def render_sweep(result, *, exact: bool = False, **_options) -> str:
     from .common import sweep_cells
 
     headers, aligns, rows = sweep_cells(result, exact)
-    return heading(1, "Sweep") + "\n" + table(headers, aligns, [[code(r[0]), *r[1:]] for r in rows])
+    return heading(1, "Sweep") + "\n" + table(headers, aligns, [[literal(r[0]), *r[1:]] for r in rows])
 
 
 def render_devices(devices, **_options) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..cost import ModelReport
+from ..text import inert
 from .common import (MACS_HEADER, Numbers, by_layer_cells, by_layer_notes, compare_cells, compare_title, equation,
                      layer_cells, layer_columns, peak_line, settings_line, shapes_line, summary_lines)
 from .layout import ASCII, UNICODE, Col, Laid, lay_out, wrap
@@ -32,7 +33,10 @@ STYLES = {"title": "bold", "head": "bold", "total": "bold", "group": "", "row": 
 
 
 def styled(lines: Sequence[tuple[str, str]], color: bool) -> str:
-    """The lines as text; on a colour terminal through rich, with the style of each kind of line."""
+    """The lines as text, every control character a spec could bring in escaped (a name with ESC [2J
+    must not clear the reader's screen); on a colour terminal through rich, with the style of each
+    kind of line."""
+    lines = [(inert(text), kind) for text, kind in lines]
     if not color:
         return "".join(f"{text}\n" for text, _ in lines)
     import io

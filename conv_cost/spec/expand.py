@@ -34,9 +34,18 @@ def layer_keys(cls: type) -> tuple[str, ...]:
     return COMMON_KEYS + tuple(spec_keys(cls))
 
 
+def visible(text: str) -> bool:
+    """Whether a text shows anything: a character that is printable, not blank and not a format
+    character (a zero-width space alone is no name). Control characters it may also hold are
+    escaped wherever the text is shown."""
+    from unicodedata import category
+
+    return any(c.isprintable() and not c.isspace() and category(c) != "Cf" for c in text)
+
+
 def visible_name(name: str) -> bool:
-    """A name a reader can see and type: no '/', no blanks, no control or invisible characters."""
-    return bool(_NAME_RE.match(name)) and name.isprintable() and name != INPUT
+    """A layer name: no '/' and no blanks, something visible, and not 'input'."""
+    return bool(_NAME_RE.match(name)) and visible(name) and name != INPUT
 
 
 class Scope:
@@ -195,9 +204,8 @@ class SpecReader(ValueReader):
         m = y.value
         before = len(self.problems)
         name = self.expect_str(m["name"], "'name'") if "name" in m else default_name
-        if name is not INVALID and not (name.strip() and name.isprintable()):
-            self.error(m["name"], f"model name '{short(name)}' is not allowed; give a visible name without "
-                                  "control or invisible characters")
+        if name is not INVALID and not visible(name):
+            self.error(m["name"], f"model name '{short(name)}' shows nothing; give the model a visible name")
             name = INVALID
         description = self.expect_str(m["description"], "'description'") if "description" in m else ""
         # At the top level, 'input' was read once as the default for every model.
@@ -341,7 +349,7 @@ class SpecReader(ValueReader):
                 return "", True
             if not visible_name(name):
                 self.error(item["name"], f"layer name '{short(name)}' is not allowed; names are non-empty, "
-                                         "without '/', spaces or invisible characters, and not 'input'")
+                                         "without '/' or spaces, with a visible character, and not 'input'")
                 return "", True
             at, named = item["name"], True
         else:

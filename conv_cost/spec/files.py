@@ -5,46 +5,59 @@ from __future__ import annotations
 import sys
 
 from ..errors import Problem
+from ..text import inert
 
 STDIN = "-"
+READ_CHUNK = 1 << 20
 
 
 class SourceError(OSError):
-    """A SPEC argument cannot be read at all (missing file, directory): a usage error."""
+    """A SPEC argument cannot be read at all (missing file, directory): a usage error, status 2."""
+
+    status = 2
+
+
+class StdinError(SourceError):
+    """Standard input is closed or fails: a fault of the environment, status 74 (EX_IOERR)."""
+
+    status = 74
+
+
+def read_at_most(fh, limit: int) -> bytes:
+    """Up to `limit` bytes of `fh`, read in chunks: a limit of 10^11 bytes allocates nothing up front."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = fh.read(min(READ_CHUNK, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_source(arg: str, max_bytes: int) -> tuple[str, bytes]:
-    """The display path and raw bytes of one SPEC argument; at most max_bytes + 1 bytes are read,
-    in chunks, so a huge limit allocates nothing up front."""
+    """The display path and raw bytes of one SPEC argument; at most max_bytes + 1 bytes are read (one
+    more tells that the limit is passed). The display path has its control characters escaped: it
+    goes into every message."""
+    limit = max_bytes + 1
     if arg == STDIN:
-        stream = sys.stdin.buffer if sys.stdin is not None else None
-        if stream is None:
-            raise SourceError("cannot read '-': standard input is closed")
-        return "<stdin>", _read_limited(stream, max_bytes, "-")
+        if sys.stdin is None:
+            raise StdinError("cannot read '-': standard input is closed")
+        try:
+            return "<stdin>", read_at_most(sys.stdin.buffer, limit)
+        except (OSError, ValueError) as exc:
+            raise StdinError(f"cannot read '-': {getattr(exc, 'strerror', None) or exc}") from None
+    shown = inert(arg)
     try:
         with open(arg, "rb") as fh:
-            return arg, _read_limited(fh, max_bytes, arg)
+            return shown, read_at_most(fh, limit)
     except FileNotFoundError:
-        raise SourceError(f"cannot read '{arg}': no such file") from None
+        raise SourceError(f"cannot read '{shown}': no such file") from None
     except IsADirectoryError:
-        raise SourceError(f"cannot read '{arg}': it is a directory; give a .yaml file") from None
+        raise SourceError(f"cannot read '{shown}': it is a directory; give a .yaml file") from None
     except OSError as exc:
-        raise SourceError(f"cannot read '{arg}': {exc.strerror or exc}") from None
-
-
-def _read_limited(stream, max_bytes: int, arg: str) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        while size <= max_bytes:
-            chunk = stream.read(min(1 << 20, max_bytes + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except (OSError, ValueError) as exc:  # a closed or unreadable stream
-        raise SourceError(f"cannot read '{arg}': {getattr(exc, 'strerror', None) or exc}") from None
-    return b"".join(chunks)
+        raise SourceError(f"cannot read '{shown}': {exc.strerror or exc}") from None
 
 
 def decode(path: str, data: bytes, max_bytes: int) -> tuple[str | None, Problem | None]:
