@@ -800,3 +800,11 @@ def test_a_huge_constant_is_not_computed(tmp_path):
     nodes = [const("n", i64(10**9)), node("ConstantOfShape", ["n"], "big"), node("Shape", ["big"], "s"),
              node("Reshape", ["x", "s"], "y")]
     assert "convcost evaluates only small ones" in refused(tmp_path, make(nodes))
+
+
+def test_import_never_overwrites_the_model(tmp_path):
+    model = _tiny(tmp_path)
+    before = open(model, "rb").read()
+    result = run_cli(["import", model, "-o", model])
+    assert result.exit_code == 2
+    assert open(model, "rb").read() == before
