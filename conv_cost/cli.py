@@ -48,7 +48,8 @@ def convcost(
 Format = Enum("Format", {name: name for name in FORMATS}, type=str)
 
 
-SpecArgs = Annotated[list[str], typer.Argument(metavar="SPEC...", help="YAML spec files; '-' reads standard input.",
+SpecArgs = Annotated[list[str], typer.Argument(metavar="SPEC...", help="YAML spec files or ONNX models (.onnx); "
+                                                                      "'-' reads standard input.",
                                                show_default=False)]
 FormatOpt = Annotated[Optional[Format], typer.Option(
     "--format", "-f", metavar="FORMAT", show_default=False,
@@ -483,6 +484,28 @@ def check(
             n, k = len(f.models), sum(len(m.nodes) for m in f.models)
             lines.append(f"{f.path}: ok ({n} model{'s' * (n != 1)}, {k:,} layer{'s' * (k != 1)})\n")
         emit("".join(lines))
+
+
+@app.command("import")
+def import_onnx(
+    model: Annotated[str, typer.Argument(metavar="MODEL.onnx", help="An ONNX model (needs the onnx extra).",
+                                         show_default=False)],
+    max_layers: MaxLayersOpt = DEFAULT_MAX_LAYERS,
+    output: OutputOpt = None,
+) -> None:
+    """Write the spec of an ONNX model, one line per layer; every command also reads .onnx files directly."""
+    from .errors import SpecError
+    from .onnx_import import import_onnx as read_model
+    from .spec import SourceError
+
+    target = output_target(output, [model])  # checked first: never overwrite the model itself
+    try:
+        imported = read_model(model, max_layers=max_layers)
+    except SourceError as exc:
+        fail(f"convcost: error: {exc}", 2)
+    except SpecError as exc:
+        fail("\n".join([*(str(p) for p in exc.problems), *exc.notes]), 1)
+    deliver(imported.text, target)
 
 
 @app.command()

@@ -21,6 +21,8 @@ class Problem:
 
     def __str__(self) -> str:
         # One problem, one line, whatever characters a quoted name or the file's name brought in.
+        if self.line == 0:  # a problem of the whole file (a binary ONNX model has no lines)
+            return f"{inert(self.path)}: error: {inert(self.message)}"
         return f"{inert(self.path)}:{self.line}:{self.col}: error: {inert(self.message)}"
 
 
