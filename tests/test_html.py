@@ -82,7 +82,7 @@ def check(page: str) -> Checker:
 def test_well_formed_and_complete(spec, command):
     page = render(command, str(spec), "--format", "html")
     c = check(page)
-    text = " ".join(c.text)
+    text = " ".join(check(page.replace("<wbr>", "")).text)  # a path may break after each '/'; read it whole
     for model in load_spec(spec):
         report = analyze(model)
         assert report.name in text
