@@ -182,8 +182,9 @@ def render_checks(checks: list[ModelCheck], torch_version: str, verbose: bool = 
             lines.append(f"ok {title}: {'1 layer agrees' if n == 1 else f'{n} layers agree'} with PyTorch "
                          f"{torch_version}; {totals}")
         else:
-            lines.append(f"MISMATCH {title}: {len(bad)} of {len(check.layers)} layers disagree with "
-                         f"PyTorch {torch_version}")
+            n = len(check.layers)
+            lines.append(f"MISMATCH {title}: {len(bad)} of {n} layer{'s' if n != 1 else ''} "
+                         f"{'disagrees' if len(bad) == 1 else 'disagree'} with PyTorch {torch_version}")
         for layer in check.layers:
             for key in layer.mismatches:
                 lines.append(f"  layer '{layer.name}' ({layer.type}): {key} convcost {_value(layer.convcost, key)}, "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from ..cost import ModelReport
+from ..cost import LayerRow, ModelReport
 from ..explain import ModelExplanation
 from ..layers import COST_KEYS
 from ..text import inert
@@ -112,9 +112,11 @@ def compare_rows(comparison, by_layer: bool):
                 o, m = row.output, row.bytes
                 # Against the baseline's layer of the same name; empty where the baseline has none.
                 ratios = [ratio_cell(getattr(r, k)) if r is not None else "" for k in COST_KEYS]
-                yield ("layer", e.name, row.name, row.type, row.role or "", "", "", "", o.height, o.width,
-                       o.channels, *(getattr(row.cost, k) for k in COST_KEYS), m.weight_bytes, m.read_bytes,
-                       m.write_bytes, "", "" if row.time is None else row.time_s, *ratios, *[""] * 5)
+                # With --depth the rows are groups (conv_cost.groups.GroupRow), as in a report.
+                yield ("layer" if isinstance(row, LayerRow) else "group", e.name, row.name, row.type,
+                       row.role or "", "", "", "", o.height, o.width, o.channels,
+                       *(getattr(row.cost, k) for k in COST_KEYS), m.weight_bytes, m.read_bytes, m.write_bytes, "",
+                       "" if row.time_s is None else row.time_s, *ratios, *[""] * 5)
     width = len(COMPARE_HEADER) - 8
     for note in comparison.notes:
         yield ("note", "", "", "", "", "", "", note, *[""] * width)

@@ -172,8 +172,9 @@ def entry_dict(entry) -> dict:
     }
 
 
-def compare_dict(comparison, by_layer: bool = False) -> dict:
-    """Schema convcost.compare/1; with by_layer, "layers" holds each aligned layer, null where a model lacks it."""
+def compare_dict(comparison, by_layer: bool = False, depth: int | None = None) -> dict:
+    """Schema convcost.compare/1; with by_layer, "layers" holds each aligned layer, null where a model lacks it
+    (with depth, each aligned group, as a report's "groups" has it, and "depth": N)."""
     data = {
         "schema": COMPARE_SCHEMA,
         "baseline": comparison.baseline.name,
@@ -181,13 +182,16 @@ def compare_dict(comparison, by_layer: bool = False) -> dict:
         "notes": list(comparison.notes),
     }
     if by_layer:
-        data["layers"] = [{"name": m.name, "models": [None if r is None else layer_dict(r) for r in m.rows]}
+        if depth is not None:
+            data["depth"] = depth
+        data["layers"] = [{"name": m.name, "models": [None if r is None else layer_dict(r) if isinstance(r, LayerRow)
+                                                      else group_dict(r) for r in m.rows]}
                           for m in comparison.layers]
     return data
 
 
-def render_compare(comparison, *, by_layer: bool = False, **_options) -> str:
-    return dumps(compare_dict(comparison, by_layer))
+def render_compare(comparison, *, by_layer: bool = False, depth: int | None = None, **_options) -> str:
+    return dumps(compare_dict(comparison, by_layer, depth))
 
 
 def step_dict(s) -> dict:

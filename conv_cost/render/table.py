@@ -10,9 +10,9 @@ from typing import Sequence
 
 from ..cost import ModelReport
 from ..text import inert
-from .common import (MACS_HEADER, Numbers, by_layer_cells, by_layer_notes, compare_cells, compare_title, equation,
+from .common import (MACS_HEADER, Numbers, by_layer_cells, by_layer_notes, compare_cells, compare_title,
                      layer_cells, layer_columns, peak_line, settings_line, shapes_line, summary_lines)
-from .layout import ASCII, UNICODE, Col, Laid, lay_out, wrap
+from .layout import ASCII, UNICODE, Col, Laid, cell_len, lay_out, wrap
 from .numbers import exact as exact_number, human, percent
 
 BAR_WIDTH = 10
@@ -159,15 +159,18 @@ def model_letter(i: int) -> str:
 def render_explain(explanations, *, color: bool = False, width: int | None = None, exact: bool = False,
                    **_options) -> str:
     """Each layer's derivation as indented text: summary, shapes, equations, notes; then the model's
-    totals as sums of its layers and where its activation memory peaks."""
-    from textwrap import fill
-
+    totals as sums of its layers and where its activation memory peaks. With a width, long lines
+    wrap between words (an equation before an '='), their continuation lines indented."""
     lines: list[tuple[str, str]] = []
-    wrap = (width or 10**6) - 2
+
+    def add(text: str, kind: str, indent: str = "    ") -> None:
+        lines.extend((line, kind) for line in wrap_words(text, width, indent))
 
     def note(text: str) -> None:
-        lines.append((fill(f"note: {text}", width=max(wrap, 40), initial_indent="  ", subsequent_indent="        ",
-                           break_long_words=False, break_on_hyphens=False), "note"))
+        add(f"  note: {text}", "note", " " * 8)
+
+    def step(s) -> None:
+        lines.extend((line, "row") for line in equation_lines(s.parts(exact_number), width))
 
     for i, expl in enumerate(explanations):
         report = expl.report
@@ -175,22 +178,50 @@ def render_explain(explanations, *, color: bool = False, width: int | None = Non
             lines.append(("", "row"))
         lines.append((report.name, "heading"))
         if report.description:
-            lines.append((report.description, "row"))
-        lines.append((f"input {report.input} -> output {report.output}; {settings_line(report)}", "row"))
+            add(report.description, "row", "  ")
+        add(f"input {report.input} -> output {report.output}; {settings_line(report)}", "row", "  ")
         for layer in expl.layers:
             row = layer.row
             lines.append(("", "row"))
-            lines.append((f"{row.name} ({row.type}): {layer.summary}", "title"))
-            lines.append((f"  {shapes_line(row)}", "row"))
-            lines.extend((f"  {equation(step)}", "row") for step in layer.steps)
+            add(f"{row.name} ({row.type}): {layer.summary}", "title")
+            add(f"  {shapes_line(row)}", "row")
+            for s in layer.steps:
+                step(s)
             for text in layer.notes:
                 note(text)
         lines.append(("", "row"))
         lines.append((f"{report.name}: totals", "title"))
-        lines.extend((f"  {equation(step)}", "row") for step in expl.totals)
+        for s in expl.totals:
+            step(s)
         for text in expl.total_notes:
             note(text)
     return styled(lines, color)
+
+
+def wrap_words(text: str, width: int | None, indent: str) -> list[str]:
+    """`text` as lines of at most `width` cells, broken between words only (a longer word stands
+    alone on its line); continuation lines start with `indent`."""
+    if width is None or cell_len(text) <= width:
+        return [text]
+    from textwrap import wrap as text_wrap
+
+    body = text.lstrip(" ")
+    return text_wrap(body, width=max(width, 40), initial_indent=text[:len(text) - len(body)],
+                     subsequent_indent=indent, break_long_words=False, break_on_hyphens=False) or [text]
+
+
+def equation_lines(parts: tuple[str, ...], width: int | None) -> list[str]:
+    """'  MACs = formula = numbers = value', continued before an '=' (indented) where it is too long."""
+    text = "  " + " = ".join(parts)
+    if width is None or cell_len(text) <= width:
+        return [text]
+    lines = ["  " + parts[0]]
+    for part in parts[1:]:
+        if cell_len(f"{lines[-1]} = {part}") <= width:
+            lines[-1] += f" = {part}"
+        else:
+            lines += wrap_words(f"      = {part}", width, " " * 8)
+    return lines
 
 
 def render_sweep(result, *, exact: bool = False, color: bool = False, width: int | None = None,
