@@ -8,6 +8,7 @@ the comparison and the derivation pages, so all three have the same look.
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Iterable, Sequence
 
@@ -48,7 +49,7 @@ tr { break-inside: avoid; }
 tbody tr:nth-child(even) { background: #f5f7fa; }
 tfoot td { font-weight: bold; border-top: 2px solid #2f5d8a; border-bottom: 0; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.name { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.95em; overflow-wrap: break-word; }
+td.name { overflow-wrap: break-word; }
 th.num { white-space: normal; }
 .share { display: inline-block; width: 44px; height: 8px; margin-right: 5px; background: #e4e9ef;
          vertical-align: middle; }
@@ -57,7 +58,7 @@ figure { margin: 14px 0 4px; break-inside: avoid; }
 figcaption { font-size: 8.5pt; color: #5b6470; margin-top: 2px; }
 svg { width: 100%; height: auto; display: block; }
 svg text { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 12px; fill: #1b1f24; }
-svg .label { font-family: "DejaVu Sans Mono", Menlo, monospace; font-size: 11.5px; }
+svg .label { font-size: 11.5px; }
 svg .head { font-weight: bold; font-size: 12.5px; }
 svg .value { font-size: 11px; fill: #3d4550; }
 svg .macs { fill: #2f5d8a; }
@@ -67,9 +68,9 @@ svg .track { fill: #eef1f5; }
 .layer h4 code { font-size: 1em; }
 .layer .type { color: #2f5d8a; }
 table.steps { width: auto; font-size: 8.8pt; margin: 4px 0 2px; }
-table.steps td { border: 0; padding: 1px 6px 1px 0; white-space: nowrap; font-family: "DejaVu Sans Mono",
-                 Menlo, Consolas, monospace; }
+table.steps td { border: 0; padding: 1px 6px 1px 0; font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }
 table.steps td.q { font-weight: bold; font-family: inherit; }
+table.steps td.q, table.steps td.v { white-space: nowrap; }
 table.steps td.v { font-weight: bold; }
 .note { font-size: 9pt; color: #3d4550; font-style: italic; }
 pre.spec { background: #f5f7fa; border: 1px solid #dde3ea; border-radius: 4px; padding: 8px 10px;
@@ -89,14 +90,18 @@ svg.wide .value { font-size: 14px; } svg.wide .none { font-size: 13px; }
 ul.models { list-style: none; margin: 6px 0 10px; padding: 0; }
 ul.models li { margin: 2px 0; }
 table.compare { width: auto; min-width: 60%; font-size: 9.5pt; margin: 8px 0; }
-table.compare td:first-child { font-weight: bold; white-space: nowrap; }
-table.compare td { padding: 4px 12px; }
-.exact { display: block; font-size: 7.8pt; color: #5b6470; font-weight: normal; }
+table.compare td:first-child { font-weight: bold; }
+table.compare td { padding: 4px 8px; }
+.exact { display: block; font-size: 0.82em; color: #5b6470; font-weight: normal; }
 .fewer { color: #2e7d4f; font-weight: bold; } .more { color: #b5541b; font-weight: bold; }
 .summary { margin: 10px 0; padding: 8px 12px; border-left: 4px solid #2e7d4f; background: #eef6f1;
            font-size: 10.5pt; break-inside: avoid; }
 .summary.worse { border-left-color: #b5541b; background: #fbf1ea; }
 table.bylayer { font-size: 8.2pt; }
+table.many { font-size: 7.6pt; }
+table.many th, table.many td { padding: 3px 4px; }
+table.many th.model { text-align: center; border-left: 2px solid #fff; }
+table.many th.sub { font-weight: normal; font-size: 7pt; opacity: 0.9; }
 table.bylayer th .sub { display: block; font-weight: normal; font-size: 7.6pt; opacity: 0.9; }
 .legend { break-inside: avoid; margin-top: 22px; padding-top: 6px; border-top: 1px solid #c9d3de; font-size: 8.5pt; color: #4a525c; }
 @media print {
@@ -111,6 +116,8 @@ CHART_WIDTH = 1000
 CHART_LABEL = 250
 CHART_ROW = 22
 CHART_TOP = 30
+LABEL_SIZE, LABEL_LINE = 11.5, 13  # font size and line height of a bar's label (svg .label)
+WIDE_LABEL_SIZE, WIDE_LABEL_LINE = 14.5, 17  # the same in the comparison charts (svg.wide .label)
 
 
 def esc(text: object) -> str:
@@ -137,8 +144,10 @@ def name_cell(name: str) -> str:
 
 
 def table(headers: Sequence[str], aligns: Sequence[str], rows: Iterable[Sequence[str]],
-          foot: Sequence[str] | None = None, classes: Sequence[str] | None = None, css: str = "") -> str:
-    """A <table>; cells are HTML already (escape text first); aligns are 'left' or 'right'."""
+          foot: Sequence[str] | None = None, classes: Sequence[str] | None = None, css: str = "",
+          head_rows: str = "", style: str = "") -> str:
+    """A <table>; cells are HTML already (escape text first); aligns are 'left' or 'right'; head_rows,
+    when given, are the <tr>s of the head instead of one row of headers; style, its inline CSS."""
     def cls(i: int) -> str:
         names = ["num" if aligns[i] == "right" else "", classes[i] if classes else ""]
         joined = " ".join(n for n in names if n)
@@ -148,9 +157,46 @@ def table(headers: Sequence[str], aligns: Sequence[str], rows: Iterable[Sequence
     body = "".join("<tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(r)) + "</tr>\n" for r in rows)
     tfoot = ("<tfoot><tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(foot)) + "</tr></tfoot>\n"
              if foot else "")
-    attr = f' class="{css}"' if css else ""
-    return (f"<table{attr}>\n<thead><tr>{head}</tr></thead>\n"
+    attr = (f' class="{css}"' if css else "") + (f' style="{style}"' if style else "")
+    return (f"<table{attr}>\n<thead>{head_rows or f'<tr>{head}</tr>'}</thead>\n"
             f"<tbody>\n{body}</tbody>\n{tfoot}</table>\n")
+
+
+PAGE_WIDTH_PX = 695  # the text width of an A4 page less the @page margins (184 mm) in CSS pixels
+
+
+_EM = {**dict.fromkeys("ijl.,:;'|! ", 0.32), **dict.fromkeys("ftr()/-[]", 0.42), **dict.fromkeys("m%W", 1.0),
+       **dict.fromkeys("w+M", 0.87), **dict.fromkeys("0123456789", 0.64)}
+
+
+def text_em(text: str, bold: bool = False) -> float:
+    """The width of a text in DejaVu Sans, in em, a little rounded up (bold is a tenth wider)."""
+    return (1.1 if bold else 1.0) * sum(_EM.get(c, 0.8 if c.isupper() else 0.62) for c in text)
+
+
+def fitted_font(column_ems: Sequence[float], padding_px: float, largest_pt: float, extra_px: float = 0) -> str:
+    """An inline style with a font size (at most `largest_pt`, at least 6 pt) at which columns whose
+    unbreakable texts are `column_ems` wide, each with `padding_px` of padding (and `extra_px` more
+    in all), fit the width of an A4 page; "" when the largest fits."""
+    room = PAGE_WIDTH_PX - padding_px * len(column_ems) - extra_px
+    ems = sum(column_ems)
+    fits = room / ems * 0.75 if ems else largest_pt  # a CSS pixel is 0.75 pt
+    return "" if fits >= largest_pt else f"font-size: {max(int(fits * 10) / 10, 6.0):g}pt"  # rounded down
+
+
+def table_font(headers: Sequence[str], rows: Sequence[Sequence[str]], foot: Sequence[str] | None,
+               padding_px: float, largest_pt: float, extra_px: float = 0) -> str:
+    """fitted_font for a table of these texts: what cannot wrap is a word of a header (which wraps
+    after a '-' or '_' too) or of a cell (a layer path after a '/' too); heads and the total row are bold."""
+    ems = [max(text_em(w, bold=True) for w in re.split(r" |(?<=[_-])", h)) for h in headers]
+    for r, bold in [*((r, False) for r in rows), *(((foot, True),) if foot else ())]:
+        ems = [max([em, *(text_em(w, bold) for w in re.split(r" |(?<=/)", c))]) for em, c in zip(ems, r)]
+    return fitted_font(ems, padding_px, largest_pt, extra_px)
+
+
+def model_head(name: str) -> str:
+    """A model's name in a column head: it may wrap at spaces and after each '_'."""
+    return esc(name).replace("_", "_<wbr>")
 
 
 def share_cell(part: int, whole: int) -> str:
@@ -159,14 +205,51 @@ def share_cell(part: int, whole: int) -> str:
     return f'<span class="share"><span style="width:{width}"></span></span>{esc(percent(part, whole))}'
 
 
+LABEL_ROOM = CHART_LABEL - 14  # chart units left of the bars for a label
+
+
+def label_lines(label: str, size: float) -> list[str]:
+    """A chart label in lines that fit LABEL_ROOM at font size `size`, never cut: broken after a '/'
+    or at a space, else after a '_' or '-', and inside a word only when the word alone is too long."""
+    room = LABEL_ROOM / size  # in em
+    if text_em(label) <= room:
+        return [label]
+    parts = [q for part in re.split(r"(?<=[/ ])", label)
+             for q in (re.split(r"(?<=[_-])", part) if text_em(part.rstrip()) > room else [part])]
+    lines = [""]
+    for part in parts:
+        if lines[-1] and text_em(lines[-1] + part.rstrip()) > room:
+            lines.append("")
+        while text_em(part.rstrip()) > room:  # a word wider than the room on its own: cut it
+            cut = max([1] + [k for k in range(len(part) + 1) if text_em(part[:k]) <= room])
+            lines[-1] += part[:cut]
+            lines.append("")
+            part = part[cut:]
+        lines[-1] += part
+    return [line for line in (line.rstrip() for line in lines) if line]
+
+
+def label_text(lines: Sequence[str], x: float, y: float, line_height: float) -> str:
+    """A right-aligned label, its first line's baseline at y and the others under it."""
+    if len(lines) == 1:
+        return f'<text class="label" x="{x}" y="{y:g}" text-anchor="end">{esc(lines[0])}</text>'
+    spans = "".join(f'<tspan x="{x}" dy="{0 if k == 0 else line_height:g}">{esc(line)}</tspan>'
+                    for k, line in enumerate(lines))
+    return f'<text class="label" x="{x}" y="{y:g}" text-anchor="end">{spans}</text>'
+
+
 def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[int]]]) -> str:
     """Horizontal bars, one row per label and one panel per series (title, css class, values).
 
-    Each panel is scaled to its own largest value, so MACs and params can sit side by side.
+    Each panel is scaled to its own largest value, so MACs and params can sit side by side; a long
+    label takes more lines, and its row is made taller to hold them.
     """
     panel = (CHART_WIDTH - CHART_LABEL) // len(series)
     room = panel - 110  # what is left for the bar once its value label fits after it
-    height = CHART_TOP + CHART_ROW * len(labels) + 6
+    lines = [label_lines(label, LABEL_SIZE) for label in labels]
+    heights = [max(CHART_ROW, len(ls) * LABEL_LINE + 8) for ls in lines]
+    tops = [CHART_TOP + h for h in _running(heights)]
+    height = CHART_TOP + sum(heights) + 6
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_WIDTH} {height}" role="img" '
            f'aria-label="{esc(" and ".join(s[0] for s in series))} per layer">']
     for p, (title, css, values) in enumerate(series):
@@ -175,19 +258,26 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[i
         top = max(values) if values else 0
         total = sum(values)
         for i, v in enumerate(values):
-            y = CHART_TOP + i * CHART_ROW
+            y = tops[i]
             length = round(room * v / top, 1) if top else 0
             out.append(f'<rect class="track" x="{x0}" y="{y}" width="{room}" height="14"/>')
             out.append(f'<rect class="{css}" x="{x0}" y="{y}" width="{length}" height="14">'
                        f"<title>{esc(exact(v))}</title></rect>")
             out.append(f'<text class="value" x="{x0 + room + 5}" y="{y + 11}">'
                        f"{esc(human(v))} ({esc(percent(v, total))})</text>")
-    for i, label in enumerate(labels):
-        y = CHART_TOP + i * CHART_ROW + 11
-        shown = label if len(label) <= 34 else "…" + label[-33:]
-        out.append(f'<text class="label" x="{CHART_LABEL - 10}" y="{y}" text-anchor="end">{esc(shown)}</text>')
+    for i, ls in enumerate(lines):
+        out.append(label_text(ls, CHART_LABEL - 10, tops[i] + 11, LABEL_LINE))
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _running(values: Sequence[int]) -> list[int]:
+    """The sums of the values before each one: 0, v0, v0 + v1, ..."""
+    out, total = [], 0
+    for v in values:
+        out.append(total)
+        total += v
+    return out
 
 
 def totals_block(report: ModelReport) -> str:
@@ -221,8 +311,10 @@ def layer_table(report: ModelReport, exact_numbers: bool, keys: tuple[str, ...] 
             out[share] = share_cell(layer.cost.macs, report.totals.macs)
         html_rows.append(out)
     classes = ["name" if i == 0 else "" for i in range(len(columns))]
+    # The share's bar is 49 pixels whatever the font.
+    font = table_font([c.header for c in columns], body, total, 12, 8.8, 49 if share is not None else 0)
     return table([esc(c.header) for c in columns], [c.align for c in columns], html_rows,
-                 [esc(c) for c in total], classes, "layers")
+                 [esc(c) for c in total], classes, "layers", style=font)
 
 
 def cost_chart(report: ModelReport) -> str:
@@ -490,8 +582,13 @@ def grouped_chart(labels: Sequence[str], panels: Sequence[tuple[str, Sequence[Se
     room = panel - reserve
     per_row = max((len(items) for _, rows in panels for items in rows), default=1)
     bar = 17 if per_row == 1 else 14
-    row_height = per_row * (bar + 3) + (9 if per_row > 1 else 5)
-    height = CHART_TOP + row_height * len(labels) + 4
+    bars = per_row * (bar + 3) - 3  # the height of a row's bars
+    row_height = bars + (12 if per_row > 1 else 8)
+    # A long label takes more lines, and its row grows to hold them.
+    lines = [label_lines(label, WIDE_LABEL_SIZE) for label in labels]
+    heights = [max(row_height, (len(ls) - 1) * WIDE_LABEL_LINE + WIDE_LABEL_SIZE + 10) for ls in lines]
+    tops = [CHART_TOP + t for t in _running(heights)]
+    height = CHART_TOP + sum(heights) + 4
     # Larger text than the report's chart: these charts are the point of the page and get printed.
     out = [f'<svg class="wide" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_WIDTH} {height}" role="img" '
            f'aria-label="{esc(aria)}">']
@@ -501,7 +598,7 @@ def grouped_chart(labels: Sequence[str], panels: Sequence[tuple[str, Sequence[Se
         top = max((v for items in rows for v, _, _ in items if v is not None), default=0)
         for i, items in enumerate(rows):
             for j, (value, text, colour) in enumerate(items):
-                y = CHART_TOP + i * row_height + j * (bar + 3)
+                y = tops[i] + j * (bar + 3)
                 if value is None:
                     out.append(f'<text class="none" x="{x0}" y="{y + bar - 3}">{esc(text)}</text>')
                     continue
@@ -510,10 +607,11 @@ def grouped_chart(labels: Sequence[str], panels: Sequence[tuple[str, Sequence[Se
                 out.append(f'<rect class="{model_class(colour)}" x="{x0}" y="{y}" width="{length}" height="{bar}">'
                            f"<title>{esc(exact(value))}</title></rect>")
                 out.append(f'<text class="value" x="{x0 + room + 6}" y="{y + bar - 3}">{esc(text)}</text>')
-    for i, label in enumerate(labels):
-        y = CHART_TOP + i * row_height + (per_row * (bar + 3) - 3) / 2 + 4
-        shown = label if len(label) <= 27 else "…" + label[-26:]
-        out.append(f'<text class="label" x="{CHART_LABEL - 10}" y="{y:g}" text-anchor="end">{esc(shown)}</text>')
+    for i, ls in enumerate(lines):
+        # The lines centred on the row's bars (on the row, when they are taller than the bars).
+        middle = tops[i] + max(bars, (len(ls) - 1) * WIDE_LABEL_LINE + WIDE_LABEL_SIZE) / 2
+        out.append(label_text(ls, CHART_LABEL - 10, middle - (len(ls) - 1) * WIDE_LABEL_LINE / 2 + 5,
+                              WIDE_LABEL_LINE))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -536,6 +634,9 @@ def model_list(comparison) -> str:
     return '<ul class="models">\n' + "\n".join(items) + "\n</ul>\n"
 
 
+EXACT_EM = 0.82  # the size of the exact numbers under the short ones (.exact)
+
+
 def compare_table(comparison, exact_numbers: bool) -> str:
     """Totals side by side: short numbers with the exact ones under them, ratios in words."""
     headers, aligns, rows = compare_cells(comparison, exact_numbers)
@@ -553,9 +654,17 @@ def compare_table(comparison, exact_numbers: bool) -> str:
                 if col:
                     out[at + 1] = ratio_html(getattr(e.ratio, name))
         html_rows.append(out)
-    head = [esc(h) for h in headers]
+    head = [model_head(h) for h in headers]
     head[1] += " <span class=\"sub\">(baseline)</span>" if len(comparison.entries) > 1 else ""
-    return table(head, aligns, html_rows, css="compare")
+    # What cannot wrap: the words of each column, and the exact numbers in their smaller type.
+    ems = [max(text_em(w, bold=True) for w in re.split(r" |(?<=_)", h)) for h in headers]
+    for cells in rows:  # the labels and the ratios are bold
+        ems = [max([em, *(text_em(w, bold=True) for w in c.split())]) for em, c in zip(ems, cells)]
+    if not exact_numbers:
+        for col, e in enumerate(comparison.entries):
+            at = 1 if col == 0 else 2 * col
+            ems[at] = max(ems[at], EXACT_EM * max(text_em(exact(total_value(e.report, k[0]))) for k in keys[1:]))
+    return table(head, aligns, html_rows, css="compare", style=fitted_font(ems, 16, 9.5))
 
 
 def summary_block(comparison, exact_numbers: bool) -> str:
@@ -609,18 +718,53 @@ def layers_chart(comparison) -> str:
             f"<figure>\n{chart}<figcaption>{esc(caption)}</figcaption>\n</figure>\n</section>\n")
 
 
+BY_LAYER_LABELS = {MACS_HEADER: "MACs"}  # the legend says what MACs are; the long form made every column wide
+
+
 def by_layer_section(comparison, exact_numbers: bool) -> str:
-    """The layers lined up by name: params and MACs in each model and the change in MACs."""
+    """The layers lined up by name: params and MACs in each model and the change in MACs. Up to two
+    models in one table; with more, a table of MACs and their changes (each model's name over its
+    columns) and one of params, so that each fits the width of an A4 page."""
     heads, aligns, rows, foot = by_layer_cells(comparison, exact_numbers)
-    head = [f'{esc(m)}<span class="sub">{esc(label)}</span>' if m else esc(label) for m, label in heads]
     html_rows = [[name_cell(r[0][:-2]) + " *" if r[0].endswith(" *") else name_cell(r[0]), *(esc(c) for c in r[1:])]
                  for r in rows]
-    classes = ["name" if i == 0 else "" for i in range(len(heads))]
+    foot_text, foot = foot, [esc(c) for c in foot]
+    names = ["name" if i == 0 else "" for i in range(len(heads))]
+    n = len(comparison.entries)
+
+    def font(keep: Sequence[int], largest_pt: float, headers: bool = True) -> str:
+        words = [f"{m} {BY_LAYER_LABELS.get(label, label)}" if headers else "" for m, label in heads]
+        return table_font([words[i] for i in keep], [[r[i] for i in keep] for r in rows],
+                          [foot_text[i] for i in keep], 8 if len(comparison.entries) > 2 else 12, largest_pt)
+
+    if n <= 2:
+        head = [f'{model_head(m)}<span class="sub">{esc(BY_LAYER_LABELS.get(label, label))}</span>' if m
+                else esc(label) for m, label in heads]
+        tables = table(head, aligns, html_rows, foot, names, "layers bylayer", style=font(range(len(heads)), 8.2))
+    else:
+        # Columns of by_layer_cells: layer, type, (params, MACs) per model, the change of each model but
+        # the baseline, only in.
+        macs = [0, 1] + [i for k in range(n) for i in ([3 + 2 * k] + ([1 + 2 * n + k] if k else []))]
+        params = [0, 1] + [2 + 2 * k for k in range(n)] + [len(heads) - 1]
+        top = ('<th rowspan="2">layer</th><th rowspan="2">type</th>'
+               + "".join(f'<th class="model" colspan="{2 if k else 1}">{model_head(e.name)}</th>'
+                         for k, e in enumerate(comparison.entries)))
+        sub = "".join('<th class="num sub">MACs</th>' + ('<th class="num sub">change</th>' if k else "")
+                      for k in range(n))
+        tables = ("<h3>MACs</h3>\n"
+                  + table([], [aligns[i] for i in macs], [[r[i] for i in macs] for r in html_rows],
+                          [foot[i] for i in macs], [names[i] for i in macs], "layers bylayer many",
+                          head_rows=f"<tr>{top}</tr><tr>{sub}</tr>", style=font(macs, 7.6, headers=False))
+                  + "<h3>Params</h3>\n"
+                  + table([f'{model_head(m)}<span class="sub">params</span>' if m else esc(label)
+                           for m, label in (heads[i] for i in params)], [aligns[i] for i in params],
+                          [[r[i] for i in params] for r in html_rows], [foot[i] for i in params],
+                          [names[i] for i in params], "layers bylayer many", style=font(params, 7.6)))
     return ('<section class="bylayer">\n<h2>Layer by layer</h2>\n'
             '<p class="muted">Layers matched by name (their full path); - where a model has no such layer; '
             "the change in MACs is against the baseline; <i>only in</i> names the models that have the layer "
             "when not all do.</p>\n"
-            + table(head, aligns, html_rows, [esc(c) for c in foot], classes, "layers bylayer")
+            + tables
             + "".join(f'<p class="note">{esc(n)}</p>\n' for n in by_layer_notes(comparison)) + "</section>\n")
 
 
