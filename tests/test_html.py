@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from conv_cost.cli import app
 from conv_cost.cost import analyze
+from conv_cost.render.html import CSS, LABEL_ROOM, LABEL_SIZE, WIDE_LABEL_SIZE, label_lines, text_em
 from conv_cost.render.numbers import exact
 from conv_cost.spec import load_spec
 
@@ -142,10 +144,10 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def screenshot(page: Path, png: Path, profile: Path) -> None:
+def screenshot(page: Path, png: Path, profile: Path, size: tuple[int, int] = (1240, 1754)) -> None:
     cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={profile}", f"--screenshot={png}", "--window-size=1240,1754", page.as_uri()]
+           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+           f"--user-data-dir={profile}", f"--screenshot={png}", f"--window-size={size[0]},{size[1]}", page.as_uri()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and png.is_file(), proc.stderr[-2000:]
 
@@ -192,3 +194,103 @@ def test_chromium_draws_the_table(tmp_path):
         # ...and dark text in the body rows right under it.
         dark = sum(1 for y in range(bottom, min(bottom + 40, height)) for x in range(width) if max(px[x, y]) < 110)
         assert dark > 200, f"only {dark} dark pixels under the table head at {bottom}"
+
+
+# ----------------------------------------------------------------------------- the A4 width
+
+FOUR_MODELS = ["compare", str(ROOT / "layer_specs" / "resnet50.yaml"), "--with-bottlenecks", "--without-bottlenecks",
+               "--standard-conv", "--fc-head", "--by-layer", "--format", "html"]
+
+
+def as_printed(page: str, sections: str) -> tuple[str, int]:
+    """The page as Chromium prints it on A4, on a screen: its print rules applied and the body as wide
+    as the text of an A4 page between the @page margins (in CSS pixels, 96 to the inch, as in print),
+    showing only `sections` (a CSS selector); and that width."""
+    margins = re.search(r"@page\s*{\s*size:\s*A4;\s*margin:\s*([^;]+);", page).group(1).split()
+    right = margins[1] if len(margins) > 1 else margins[0]  # CSS: top [right [bottom [left]]]
+    left = margins[3] if len(margins) == 4 else right
+    text_mm = 210 - float(left.removesuffix("mm")) - float(right.removesuffix("mm"))
+    extra = (f"html {{ background: #fff; }} body {{ width: {text_mm}mm; margin: 0; }} "
+             f"main > :not({sections}) {{ display: none; }}")
+    printed = page.replace("@media print {", "@media all {").replace("</style>", extra + "\n</style>", 1)
+    return printed, math.floor(text_mm / 25.4 * 96)
+
+
+@pytest.mark.skipif(chromium() is None, reason="no Chromium installed (Debian: apt-get install chromium); "
+                                               "the handout is not checked in a real browser")
+def test_a_four_model_comparison_fits_the_width_of_an_a4_page(tmp_path):
+    from PIL import Image
+
+    printed, width = as_printed(render(*FOUR_MODELS), "section.side, section.bylayer")
+    assert width == 695  # 184 mm: A4 less two 13 mm margins
+    page = tmp_path / "four.html"
+    page.write_text(printed, encoding="utf-8")
+    png = tmp_path / "four.png"
+    screenshot(page, png, tmp_path / "profile", size=(1000, 16000))
+    img = Image.open(png).convert("RGB")
+    px = img.load()
+    ink = [y for y in range(0, img.size[1], 4) if any(min(px[x, y]) < 235 for x in range(0, width, 3))]
+    assert ink and ink[-1] < img.size[1] - 200, "the tables do not end inside the screenshot"
+    # The tables use the width (their heads are blue from edge to edge)...
+    heads = [y for y in ink if near(px[5, y], HEAD_BLUE) and near(px[width - 5, y], HEAD_BLUE)]
+    assert len(heads) >= 3, "expected the totals, MACs and params tables' heads across the page"
+    # ...and nothing is drawn right of it: no cell, rule or number spills past the margin.
+    spilled = [(x, y) for y in range(0, ink[-1] + 4) for x in range(width + 2, img.size[0], 2) if min(px[x, y]) < 235]
+    assert spilled == [], f"drawn past the right margin at {spilled[:5]}"
+
+
+def test_the_four_model_by_layer_table_is_split_into_macs_and_params():
+    page = render(*FOUR_MODELS)
+    section = re.search(r'<section class="bylayer">.*?</section>', page, re.S).group(0)
+    assert re.findall(r"<h3>(.*?)</h3>", section) == ["MACs", "Params"]
+    macs_head, params_head = re.findall(r"<thead>(.*?)</thead>", section, re.S)
+    models = ["resnet50", "resnet50 without bottlenecks", "resnet50 with bottlenecks", "resnet50 with an fc head"]
+    # Each model's name once over its MACs (and change) columns, then once per params column.
+    assert [html.unescape(re.sub(r"<[^>]+>", "", h)) for h in re.findall(r'<th class="model"[^>]*>(.*?)</th>',
+                                                                         macs_head)] == models
+    assert re.findall(r'colspan="(\d)"', macs_head) == ["1", "2", "2", "2"]
+    assert [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<th[^>]*>(.*?)</th>", params_head)] == [
+        "layer", "type", *(f"{m}params" for m in models), "only in"]
+
+
+def chart_labels(page: str) -> list[str]:
+    """The text of every bar label, its lines joined (a line ends where a space or a '/' was)."""
+    return [html.unescape(re.sub(r"<[^>]+>", " ", m)).split() for m in
+            re.findall(r'<text class="label"[^>]*>(.*?)</text>', page)]
+
+
+def test_chart_labels_are_never_cut():
+    # "resnet50 without bottlenecks" used to be cut to "…snet50 without bottlenecks", and
+    # "googlenet_torchvision with an fc head" to "…orchvision with an fc head".
+    for args, names in ((FOUR_MODELS, ("resnet50 without bottlenecks", "resnet50 with an fc head",
+                                       "layer1_0/res/conv2_reduce")),
+                        (["compare", str(ROOT / "layer_specs" / "googlenet.yaml"), "--fc-head", "--format", "html"],
+                         ("googlenet_torchvision with an fc head", "inception3a/out/b2/branch2_reduce/conv"))):
+        page = render(*args)
+        labels = ["".join(words) for words in chart_labels(page)]
+        assert "…" not in page.split("<svg", 1)[1]
+        for name in names:
+            assert name.replace(" ", "") in labels, name
+    # A label too long for one line takes two, one under the other, right-aligned.
+    assert ('<tspan x="240" dy="0">googlenet_torchvision with an</tspan><tspan x="240" dy="17">fc head</tspan>'
+            in page)
+
+
+@pytest.mark.parametrize("label", ["resnet50 without bottlenecks", "googlenet_torchvision with an fc head",
+                                   "denseblock4/16/layer/cat/b2/conv2", "x" * 80, "MMMMMMMMMMMMMMMMMMMMMMMMM",
+                                   "a/b_c-d e", "conv1", ""])
+@pytest.mark.parametrize("size", [LABEL_SIZE, WIDE_LABEL_SIZE])
+def test_label_lines_keep_every_character_and_fit(label, size):
+    lines = label_lines(label, size)
+    assert "".join(lines).replace(" ", "") == label.replace(" ", "")
+    for line in lines:
+        assert len(line) == 1 or text_em(line) * size <= LABEL_ROOM, line
+    assert len(lines) == 1 or text_em(label) * size > LABEL_ROOM  # a label that fits stays on one line
+
+
+def test_layer_names_are_set_like_the_rest_of_the_table():
+    # They were in a monospace font at 0.95 of the table's size, which read as smaller; now they
+    # inherit the table's family and size, in the tables and in the charts alike.
+    rules = dict(re.findall(r"^([^{}@]+?)\s*{([^}]*)}", CSS, re.M))
+    assert "font" not in rules["td.name"]
+    assert "font-family" not in rules["svg .label"]
