@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from html import escape
+from itertools import accumulate
 from typing import Iterable, Sequence
 
 from ..cost import ModelReport
@@ -248,7 +249,7 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[i
     room = panel - 110  # what is left for the bar once its value label fits after it
     lines = [label_lines(label, LABEL_SIZE) for label in labels]
     heights = [max(CHART_ROW, len(ls) * LABEL_LINE + 8) for ls in lines]
-    tops = [CHART_TOP + h for h in _running(heights)]
+    tops = [CHART_TOP + t for t in accumulate([0, *heights[:-1]])]
     height = CHART_TOP + sum(heights) + 6
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_WIDTH} {height}" role="img" '
            f'aria-label="{esc(" and ".join(s[0] for s in series))} per layer">']
@@ -269,15 +270,6 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[i
         out.append(label_text(ls, CHART_LABEL - 10, tops[i] + 11, LABEL_LINE))
     out.append("</svg>")
     return "\n".join(out) + "\n"
-
-
-def _running(values: Sequence[int]) -> list[int]:
-    """The sums of the values before each one: 0, v0, v0 + v1, ..."""
-    out, total = [], 0
-    for v in values:
-        out.append(total)
-        total += v
-    return out
 
 
 def totals_block(report: ModelReport) -> str:
@@ -587,7 +579,7 @@ def grouped_chart(labels: Sequence[str], panels: Sequence[tuple[str, Sequence[Se
     # A long label takes more lines, and its row grows to hold them.
     lines = [label_lines(label, WIDE_LABEL_SIZE) for label in labels]
     heights = [max(row_height, (len(ls) - 1) * WIDE_LABEL_LINE + WIDE_LABEL_SIZE + 10) for ls in lines]
-    tops = [CHART_TOP + t for t in _running(heights)]
+    tops = [CHART_TOP + t for t in accumulate([0, *heights[:-1]])]
     height = CHART_TOP + sum(heights) + 4
     # Larger text than the report's chart: these charts are the point of the page and get printed.
     out = [f'<svg class="wide" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_WIDTH} {height}" role="img" '
