@@ -251,14 +251,18 @@ def report(
     files = read_files(specs, max_layers, max_bytes)
     models = models_of(files, input_)
     reports = [analyze(m, settings) for m in models]
-    explanations = None
+    explanations = groups = None
     if wants_explanations(name):
         from .explain import explain_model
 
         explanations = [explain_model(m, r) for m, r in zip(models, reports)]
+    if depth is not None:
+        from .groups import group_rows
+
+        groups = [group_rows(r, depth) for r in reports]
     color = target.to_stdout and color_wanted()
     deliver(renderer(name, "report")(reports, exact=exact, color=color, files=files, explanations=explanations,
-                                     depth=depth, **view_options(target, wide)), target)
+                                     depth=depth, groups=groups, **view_options(target, wide)), target)
 
 
 LayerOpt = Annotated[Optional[str], typer.Option("--layer", "-l", metavar="NAME",
