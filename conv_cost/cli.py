@@ -20,12 +20,13 @@ from .spec.budget import DEFAULT_MAX_BYTES, DEFAULT_MAX_LAYERS, MAX_EXPLAINED
 from .text import inert, inert_lines
 from .transforms import DEFAULT_REDUCE, TRANSFORMS  # costs nothing: spec already imports graph and layers
 
-app = typer.Typer(
+app_settings = dict(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Exact parameter, MAC (multiply-add) and FLOP counts of convolutional networks from YAML specs.",
 )
+app = typer.Typer(**app_settings)
 
 
 def show_version(value: bool) -> None:
@@ -250,14 +251,18 @@ def report(
     files = read_files(specs, max_layers, max_bytes)
     models = models_of(files, input_)
     reports = [analyze(m, settings) for m in models]
-    explanations = None
+    explanations = groups = None
     if wants_explanations(name):
         from .explain import explain_model
 
         explanations = [explain_model(m, r) for m, r in zip(models, reports)]
+    if depth is not None:
+        from .groups import group_rows
+
+        groups = [group_rows(r, depth) for r in reports]
     color = target.to_stdout and color_wanted()
     deliver(renderer(name, "report")(reports, exact=exact, color=color, files=files, explanations=explanations,
-                                     depth=depth, **view_options(target, wide)), target)
+                                     depth=depth, groups=groups, **view_options(target, wide)), target)
 
 
 LayerOpt = Annotated[Optional[str], typer.Option("--layer", "-l", metavar="NAME",
@@ -518,13 +523,27 @@ def schema() -> None:
     emit(json.dumps(spec_schema(), indent=2) + "\n")
 
 
+def runnable(args: list[str]) -> typer.Typer:
+    """The app with only the command the arguments name, when they name one: typer builds the options
+    of every command it holds before it runs one, a few milliseconds each. `convcost --help` and
+    unknown commands get the whole app."""
+    name = next((a for a in args if not a.startswith("-")), None)
+    chosen = [c for c in app.registered_commands if (c.name or c.callback.__name__) == name]
+    if not chosen or name is None or args.index(name) != 0:
+        return app
+    one = typer.Typer(**app_settings)
+    one.registered_callback = app.registered_callback
+    one.registered_commands = chosen
+    return one
+
+
 def main() -> None:
     """Entry point: run the app; an unexpected failure is one line on stderr, never a traceback."""
     # A spec becomes many small acyclic objects; the cyclic collector would rescan them again and
     # again (three quarters of the time on a 100,000-layer spec) and find nothing to free.
     gc.disable()
     try:
-        app()
+        runnable(sys.argv[1:])()
     except (SystemExit, SignalExit):
         raise
     except OSError as exc:

@@ -20,7 +20,6 @@ each type's extras; params as PyTorch's sum(p.numel()); buffers are bn's running
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cache
 from typing import ClassVar, NamedTuple
@@ -78,7 +77,13 @@ TRAITS = {
 PIECES = ("output_shape", "cost", "receptive_field", "explain", "torch_module")
 
 
-class Layer(ABC):
+def piece(method):
+    """A method of the protocol that every layer type defines itself (missing_pieces checks it)."""
+    method.__isabstractmethod__ = True
+    return method
+
+
+class Layer:
     """The protocol of a layer type; see the module docstring."""
 
     __slots__ = ()
@@ -87,24 +92,24 @@ class Layer(ABC):
     example: ClassVar[dict]  # spec keys of a valid layer on an 8x8x4 input (tests and docs build on it)
     type: str
 
-    @abstractmethod
+    @piece
     def output_shape(self, inputs: tuple[Shape, ...], names: tuple[str, ...] | None = None) -> Shape:
         """The output shape; LayerError saying what does not fit and how to fix it."""
 
-    @abstractmethod
+    @piece
     def cost(self, inputs: tuple[Shape, ...], out: Shape) -> Cost:
         """Every count of one application of the layer (batch 1)."""
 
-    @abstractmethod
+    @piece
     def receptive_field(self, fields: tuple[ReceptiveField, ...], inputs: tuple[Shape, ...],
                         out: Shape) -> ReceptiveField:
         """The receptive field of the output, given the inputs' fields."""
 
-    @abstractmethod
+    @piece
     def explain(self, d, inputs: tuple[Shape, ...], out: Shape, fields: tuple[ReceptiveField, ...]) -> str:
         """Add the derivation of every number to `d` (explain.Derivation); return a one-line summary."""
 
-    @abstractmethod
+    @piece
     def torch_module(self, inputs: tuple[Shape, ...], out: Shape):
         """The torch.nn.Module that computes this layer on NCHW tensors."""
 

@@ -47,17 +47,15 @@ def write_rows(header: tuple[str, ...], rows) -> str:
     return buf.getvalue()
 
 
-def report_rows(report: ModelReport, depth: int | None = None):
+def report_rows(report: ModelReport, groups=None):
     s = report.settings
-    if depth is not None:
-        from ..groups import group_rows
-
-        for g in group_rows(report, depth):
+    if groups is not None:
+        for g in groups:
             o = g.output
             yield ("group", report.name, g.name, g.type, g.role or "", "", o.height, o.width, o.channels,
                    "", "", "", "", "", *(getattr(g.cost, k) for k in COST_KEYS), *(getattr(g.bytes, k) for k in BYTE_KEYS),
                    "", "" if g.time_s is None else g.time_s, g.bound or "", s.dtype, s.batch)
-    for r in (report.layers if depth is None else ()):
+    for r in (report.layers if groups is None else ()):
         rf = r.receptive_field
         field = (*rf.numbers(), "true" if rf.whole else "") if rf is not None else ("", "", "", "", "")
         o = r.output
@@ -70,8 +68,10 @@ def report_rows(report: ModelReport, depth: int | None = None):
            "" if report.time is None else float(report.time), "", s.dtype, s.batch)
 
 
-def render_report(reports: list[ModelReport], *, depth: int | None = None, **_options) -> str:
-    return write_rows(REPORT_HEADER, (row for r in reports for row in report_rows(r, depth)))
+def render_report(reports: list[ModelReport], *, groups=None, **_options) -> str:
+    """groups: per report, its rows grouped by --depth (conv_cost.groups), shown instead of its layers."""
+    return write_rows(REPORT_HEADER, (row for i, r in enumerate(reports)
+                                      for row in report_rows(r, None if groups is None else groups[i])))
 
 
 def explain_rows(expl: ModelExplanation):

@@ -456,16 +456,12 @@ LEGEND = (
 
 
 def model_section(report: ModelReport, page_description: str, exact_numbers: bool, several: bool,
-                  title: str | None = None, chart: bool = True, depth: int | None = None) -> str:
+                  title: str | None = None, chart: bool = True, depth: int | None = None, rows=None) -> str:
     desc = report.description if report.description and report.description != page_description else ""
     name = title or report.name
     head = f"<h2>{esc(name)}</h2>\n" if several or desc else "<h2>Cost per layer</h2>\n"
-    rows = None
     grouped = ""
-    if depth is not None:
-        from ..groups import group_rows
-
-        rows = group_rows(report, depth)
+    if rows is not None:
         grouped = (f'<p class="muted">Rows grouped by the first {depth} level{"s" if depth > 1 else ""} of the '
                    "layer paths; they add up to the totals.</p>\n")
     return (f'<section class="model">\n{head}'
@@ -537,11 +533,12 @@ def roofline_chart(report: ModelReport) -> str:
 
 def render_report(reports: list[ModelReport], *, exact: bool = False, files=None,
                   explanations: Sequence[ModelExplanation] | None = None, depth: int | None = None,
-                  **_options) -> str:
+                  groups=None, **_options) -> str:
     """The handout: title, spec, then per model totals, table and chart; formulas when explanations are given."""
     title, description = spec_heading(files, reports)
     body = [header(title, description, reports, "Cost report"), spec_section(files, reports)]
-    body += [model_section(r, description, exact, len(reports) > 1, depth=depth) for r in reports]
+    body += [model_section(r, description, exact, len(reports) > 1, depth=depth,
+                           rows=None if groups is None else groups[i]) for i, r in enumerate(reports)]
     if explanations:
         body.append(formulas_section(explanations, "How each number is worked out", brief=True))
     body.append(LEGEND)

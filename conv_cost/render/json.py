@@ -101,14 +101,12 @@ def group_dict(g) -> dict:
     return d
 
 
-def report_dict(reports: list[ModelReport], depth: int | None = None) -> dict:
+def report_dict(reports: list[ModelReport], depth: int | None = None, groups=None) -> dict:
     models = [model_dict(r) for r in reports]
-    if depth is not None:  # the flat layers stay; the groups are added
-        from ..groups import group_rows
-
-        for d, r in zip(models, reports):
+    if groups is not None:  # the flat layers stay; the groups are added
+        for d, rows in zip(models, groups):
             d["depth"] = depth
-            d["groups"] = [group_dict(g) for g in group_rows(r, depth)]
+            d["groups"] = [group_dict(g) for g in rows]
     return {"schema": REPORT_SCHEMA, "models": models}
 
 
@@ -146,8 +144,8 @@ def _dumps(data: object, indent: str) -> str:
     return _LINE.encode(data)
 
 
-def render_report(reports: list[ModelReport], *, depth: int | None = None, **_options) -> str:
-    return dumps(report_dict(reports, depth))
+def render_report(reports: list[ModelReport], *, depth: int | None = None, groups=None, **_options) -> str:
+    return dumps(report_dict(reports, depth, groups))
 
 
 def ratio_dict(entry) -> dict:

@@ -63,12 +63,7 @@ def paragraphs(*texts: str) -> str:
     return "".join(f"{t}\n\n" for t in texts if t)
 
 
-def report_section(report: ModelReport, exact: bool, columns, depth: int | None = None) -> str:
-    groups = None
-    if depth is not None:
-        from ..groups import group_rows
-
-        groups = group_rows(report, depth)
+def report_section(report: ModelReport, exact: bool, columns, depth: int | None = None, groups=None) -> str:
     rows, total = layer_cells(report, exact, columns, groups)
     # Names go in code spans: '_' and '*' in layer paths are not emphasis.
     rows = [[code(r[0]), *r[1:]] for r in rows]
@@ -81,9 +76,11 @@ def report_section(report: ModelReport, exact: bool, columns, depth: int | None 
             + table([c.header for c in columns], [c.align for c in columns], rows + [total]))
 
 
-def render_report(reports: list[ModelReport], *, exact: bool = False, depth: int | None = None, **_options) -> str:
+def render_report(reports: list[ModelReport], *, exact: bool = False, depth: int | None = None, groups=None,
+                  **_options) -> str:
     columns = layer_columns(reports)
-    return "\n".join(report_section(r, exact, columns, depth) for r in reports)
+    return "\n".join(report_section(r, exact, columns, depth, None if groups is None else groups[i])
+                     for i, r in enumerate(reports))
 
 
 def explain_section(expl: ModelExplanation) -> str:

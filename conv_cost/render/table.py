@@ -65,13 +65,9 @@ def left_out(laid: Laid, width: int | None) -> tuple[str, ...]:
 
 
 def model_table(report: ModelReport, exact: bool, width: int | None, depth: int | None, ascii_only: bool,
-                columns=None) -> tuple[tuple[str, str], ...]:
+                columns=None, rows=None) -> tuple[tuple[str, str], ...]:
+    """One model's table; `rows` are its groups when --depth is given (else its layers)."""
     columns = columns or layer_columns([report])
-    rows = None
-    if depth is not None:
-        from ..groups import group_rows
-
-        rows = group_rows(report, depth)
     body, foot = layer_cells(report, exact, columns, rows)
     share = next((i for i, c in enumerate(columns) if c.key == "share"), None)
     if share is not None:  # the share of MACs with a bar, so the eye finds where the cost sits
@@ -94,13 +90,14 @@ def model_table(report: ModelReport, exact: bool, width: int | None, depth: int 
 
 
 def render_report(reports: list[ModelReport], *, exact: bool = False, color: bool = False, width: int | None = None,
-                  depth: int | None = None, ascii_only: bool = False, **_options) -> str:
+                  depth: int | None = None, groups=None, ascii_only: bool = False, **_options) -> str:
     lines: list[tuple[str, str]] = []
     columns = layer_columns(reports)
     for i, report in enumerate(reports):
         if i:
             lines.append(("", "row"))
-        lines.extend(model_table(report, exact, width, depth, ascii_only, columns))
+        lines.extend(model_table(report, exact, width, depth, ascii_only, columns,
+                                 None if groups is None else groups[i]))
     return styled(lines, color)
 
 
