@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from conv_cost.compare import (Ratio, Subject, align, compare, compare_models, default_transform, ratio, subjects,
@@ -14,8 +12,7 @@ from conv_cost.layers import COST_KEYS, Concat, Conv2d, Cost, DepthwiseConv2d, E
 from conv_cost.render.numbers import exact, human, ratio_phrase, summary_sentence
 from conv_cost.spec import load_spec
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "layer_specs" / "seed_bottleneck.yaml"
+from .conftest import INCEPTION, SEED
 
 
 def build(name, shape, *items):
@@ -122,7 +119,7 @@ def test_align_three_models():
 
 
 def test_inception_aligns_layer_by_layer():
-    reduced, naive = load_spec(ROOT / "layer_specs" / "inception_3a.yaml")
+    reduced, naive = load_spec(INCEPTION)
     matches = align([analyze(reduced), analyze(naive)])
     only_reduced = [m.name for m in matches if m.rows[1] is None]
     assert only_reduced == ["inception_3a/b2/3x3_reduce", "inception_3a/b2/relu_3x3_reduce",

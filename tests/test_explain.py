@@ -19,8 +19,7 @@ from conv_cost.layers import COST_KEYS
 from conv_cost.render import FORMATS
 from conv_cost.spec import load_spec, parse_spec
 
-ROOT = Path(__file__).resolve().parent.parent
-BUNDLED = sorted((ROOT / "layer_specs").glob("*.yaml"))
+from .conftest import BUNDLED, INCEPTION, SEED
 
 # One spec with every layer type and the unusual options (valid/explicit padding, groups, no bias,
 # dilation, non-square kernels, ceil_mode with a dropped last window), to reach every formula.
@@ -172,7 +171,7 @@ def test_explain_json_equals_report_json(spec):
 
 
 def test_seed_5x5_conv_derivation_by_hand():
-    out = CliRunner().invoke(app, ["explain", str(ROOT / "layer_specs" / "seed_bottleneck.yaml"),
+    out = CliRunner().invoke(app, ["explain", str(SEED),
                                    "--layer", "conv5x5"]).stdout
     macs = 28 * 28 * 32 * 5 * 5 * 256
     assert f"MACs = Ho*Wo*filters*kh*kw*C/groups = 28*28*32*5*5*256/1 = {macs:,}" in out
@@ -213,7 +212,7 @@ def test_1x1_convs_say_what_they_do(name, words):
 
 
 def test_layer_option_keeps_one_layer_per_model():
-    data = json.loads(CliRunner().invoke(app, ["explain", str(ROOT / "layer_specs" / "inception_3a.yaml"),
+    data = json.loads(CliRunner().invoke(app, ["explain", str(INCEPTION),
                                                "--layer", "inception_3a/b2/3x3", "--json"]).stdout)
     assert [(m["name"], [l["name"] for l in m["layers"]]) for m in data["models"]] == [
         ("reduced", ["inception_3a/b2/3x3"]), ("naive", ["inception_3a/b2/3x3"])]
@@ -227,7 +226,7 @@ def test_layer_option_keeps_one_layer_per_model():
     ("nothing_like_it", "layers are named by their full path, e.g. 'conv5x5', 'reduce'"),
 ])
 def test_unknown_layer_is_a_usage_error(name, hint):
-    result = CliRunner().invoke(app, ["explain", str(ROOT / "layer_specs" / "seed_bottleneck.yaml"),
+    result = CliRunner().invoke(app, ["explain", str(SEED),
                                       "--layer", name])
     assert result.exit_code == 2
     assert result.stdout == ""
@@ -246,7 +245,7 @@ def test_invalid_spec_is_reported_with_position(tmp_path):
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_every_format_renders_explain(fmt):
-    result = CliRunner().invoke(app, ["explain", str(ROOT / "layer_specs" / "seed_bottleneck.yaml"),
+    result = CliRunner().invoke(app, ["explain", str(SEED),
                                       "--format", fmt])
     assert result.exit_code == 0, result.output
     assert "160,563,200" in result.stdout or "160563200" in result.stdout

@@ -19,9 +19,8 @@ from conv_cost.render.html import CSS, LABEL_ROOM, LABEL_SIZE, WIDE_LABEL_SIZE, 
 from conv_cost.render.numbers import exact
 from conv_cost.spec import load_spec
 
-ROOT = Path(__file__).resolve().parent.parent
-BUNDLED = sorted((ROOT / "layer_specs").glob("*.yaml"))
-SEED = ROOT / "layer_specs" / "seed_bottleneck.yaml"
+from .conftest import BUNDLED, SEED, SPECS
+
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # SVG elements written as <x/>.
 SELF_CLOSED = {"rect", "path", "line", "circle"}
@@ -198,7 +197,7 @@ def test_chromium_draws_the_table(tmp_path):
 
 # ----------------------------------------------------------------------------- the A4 width
 
-FOUR_MODELS = ["compare", str(ROOT / "layer_specs" / "resnet50.yaml"), "--with-bottlenecks", "--without-bottlenecks",
+FOUR_MODELS = ["compare", str(SPECS / "resnet50.yaml"), "--with-bottlenecks", "--without-bottlenecks",
                "--standard-conv", "--fc-head", "--by-layer", "--format", "html"]
 
 
@@ -264,7 +263,7 @@ def test_chart_labels_are_never_cut():
     # "googlenet_torchvision with an fc head" to "…orchvision with an fc head".
     for args, names in ((FOUR_MODELS, ("resnet50 without bottlenecks", "resnet50 with an fc head",
                                        "layer1_0/res/conv2_reduce")),
-                        (["compare", str(ROOT / "layer_specs" / "googlenet.yaml"), "--fc-head", "--format", "html"],
+                        (["compare", str(SPECS / "googlenet.yaml"), "--fc-head", "--format", "html"],
                          ("googlenet_torchvision with an fc head", "inception3a/out/b2/branch2_reduce/conv"))):
         page = render(*args)
         labels = ["".join(words) for words in chart_labels(page)]

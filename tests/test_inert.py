@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from .bounded import convcost
-from .conftest import SPECS, run_cli
+from .conftest import SEED, run_cli
 
 # Everything a terminal would act on: C0 but \n, DEL, C1, the line separators and bidi controls.
 RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -140,7 +140,7 @@ def test_a_missing_file_with_an_escape_in_its_name(tmp_path):
 
 
 def test_an_unknown_layer_named_with_escapes(tmp_path):
-    (tmp_path / "s.yaml").write_text((SPECS / "seed_bottleneck.yaml").read_text())
+    (tmp_path / "s.yaml").write_text(SEED.read_text())
     ran = convcost(["explain", "s.yaml", "--layer", "x\x1b[2J\ny"], tmp_path)
     assert ran.returncode == 2
     assert ran.stderr.startswith("convcost: error: no layer named 'x\\x1b[2J\\ny' in s.yaml")
@@ -148,7 +148,7 @@ def test_an_unknown_layer_named_with_escapes(tmp_path):
 
 
 def test_an_output_path_with_escapes(tmp_path):
-    (tmp_path / "s.yaml").write_text((SPECS / "seed_bottleneck.yaml").read_text())
+    (tmp_path / "s.yaml").write_text(SEED.read_text())
     ran = convcost(["report", "s.yaml", "-o", "no\x1b[2J/x.md"], tmp_path)
     assert (ran.returncode, ran.stderr) == (2, "convcost: error: cannot write 'no\\x1b[2J/x.md': "
                                                "No such file or directory\n")
@@ -206,7 +206,7 @@ def test_human_rounds_exact_integers_half_up(n):
 
 def test_json_with_csv_is_a_usage_error(tmp_path):
     # `--json --format csv` used to give JSON silently.
-    (tmp_path / "s.yaml").write_text((SPECS / "seed_bottleneck.yaml").read_text())
+    (tmp_path / "s.yaml").write_text(SEED.read_text())
     ran = convcost(["report", "s.yaml", "--json", "--format", "csv"], tmp_path)
     assert (ran.returncode, ran.stdout) == (2, "")
     assert "give --json or --format csv, not both" in ran.stderr
@@ -216,14 +216,14 @@ def test_json_with_csv_is_a_usage_error(tmp_path):
                                      ["-f", "html", "--json"]])
 @pytest.mark.parametrize("command", ["report", "compare", "explain"])
 def test_json_with_another_format_is_a_usage_error(command, options):
-    result = run_cli([command, str(SPECS / "seed_bottleneck.yaml"), *options])
+    result = run_cli([command, str(SEED), *options])
     assert (result.exit_code, result.stdout) == (2, "")
     fmt = options[options.index("--format") + 1] if "--format" in options else options[options.index("-f") + 1]
     assert f"give --json or --format {fmt}, not both" in result.stderr
 
 
 def test_json_twice_over_is_fine():
-    assert run_cli(["report", str(SPECS / "seed_bottleneck.yaml"), "--json", "--format", "json"]).exit_code == 0
+    assert run_cli(["report", str(SEED), "--json", "--format", "json"]).exit_code == 0
 
 
 def run_on_a_terminal(env: dict[str, str]) -> str:
@@ -233,7 +233,7 @@ def run_on_a_terminal(env: dict[str, str]) -> str:
 
     leader, follower = pty.openpty()
     base = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    p = subprocess.run([sys.executable, "-m", "conv_cost", "report", str(SPECS / "seed_bottleneck.yaml")],
+    p = subprocess.run([sys.executable, "-m", "conv_cost", "report", str(SEED)],
                        stdout=follower, stderr=subprocess.PIPE, env={**base, "TERM": "xterm-256color", **env},
                        timeout=60)
     os.close(follower)
@@ -251,7 +251,7 @@ def run_on_a_terminal(env: dict[str, str]) -> str:
     return b"".join(chunks).decode()
 
 
-@pytest.mark.parametrize("value, colour", [("", True), ("1", False), ("0", False)])
-def test_only_a_non_empty_no_color_turns_colour_off(value, colour):
+@pytest.mark.parametrize("value, colour", [(None, True), ("", True), ("1", False), ("0", False)])
+def test_colour_on_a_terminal_unless_no_color_is_non_empty(value, colour):
     pytest.importorskip("pty")
-    assert ("\x1b[" in run_on_a_terminal({"NO_COLOR": value})) is colour
+    assert ("\x1b[" in run_on_a_terminal({} if value is None else {"NO_COLOR": value})) is colour

@@ -8,9 +8,8 @@ from fractions import Fraction
 
 import pytest
 
-from .conftest import ROOT, run_cli
+from .conftest import SEED, SPECS, run_cli
 
-SEED = str(ROOT / "layer_specs" / "seed_bottleneck.yaml")
 IN = 28 * 28 * 256          # the seed's input elements
 NAIVE_OUT = 28 * 28 * 32
 REDUCE_OUT = 28 * 28 * 16
@@ -122,7 +121,7 @@ def test_bad_run_options_are_usage_errors(args, message):
 
 
 def test_an_input_a_layer_no_longer_fits_names_the_layer():
-    result = run_cli(["report", str(ROOT / "layer_specs" / "alexnet.yaml"), "--input", "32,32"])
+    result = run_cli(["report", SPECS / "alexnet.yaml", "--input", "32,32"])
     assert result.exit_code == 1
     line = result.stderr.splitlines()[0]
     assert "error: layer '" in line and "(with --input 32,32,3)" in line
@@ -143,7 +142,7 @@ def test_sweep_rows_by_hand():
 
 
 def test_sweep_names_the_layer_and_the_size_that_no_longer_fits():
-    result = run_cli(["sweep", str(ROOT / "layer_specs" / "alexnet.yaml"), "--sizes", "224,32"])
+    result = run_cli(["sweep", SPECS / "alexnet.yaml", "--sizes", "224,32"])
     assert result.exit_code == 1
     assert "(at input 32x32)" in result.stderr.splitlines()[0]
 

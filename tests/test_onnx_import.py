@@ -743,21 +743,6 @@ def test_without_onnx_installed_a_usage_error_says_how_to_install_it(tmp_path, m
         import_onnx(model)
 
 
-def test_yaml_commands_do_not_import_onnx(tmp_path):
-    spec = tmp_path / "s.yaml"
-    spec.write_text("input: [8, 8, 3]\nlayers: [{type: relu}]\n")
-    result = run_process(["report", str(spec)], env={"PYTHONWARNINGS": "ignore"})
-    assert result.exit_code == 0
-    code = ("import sys, runpy; sys.argv = ['convcost', 'check', %r]\n"
-            "try:\n    runpy.run_module('conv_cost', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print('onnx' in sys.modules)") % str(spec)
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip().endswith("False")
-
-
 def test_import_as_a_process(tmp_path):
     model = _tiny(tmp_path)
     start = time.monotonic()

@@ -5,7 +5,6 @@ written in PyTorch the way torchvision writes them import to PyTorch's own count
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import pytest
 
@@ -20,10 +19,9 @@ from conv_cost.export import to_torch  # noqa: E402
 from conv_cost.onnx_import import import_onnx  # noqa: E402
 from conv_cost.spec import load_spec, parse_spec, read_specs  # noqa: E402
 
-from .conftest import run_cli  # noqa: E402
+from .conftest import BUNDLED, SPECS, run_cli  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-MODELS = [(path.stem, i) for path in sorted((ROOT / "layer_specs").glob("*.yaml"))
+MODELS = [(path.stem, i) for path in BUNDLED
           for i, _ in enumerate(load_spec(path))]
 COUNTED = ("params", "buffers", "macs", "flops")
 
@@ -46,7 +44,7 @@ def counts(cost) -> tuple[int, ...]:
 
 @pytest.mark.parametrize(("stem", "index"), MODELS, ids=[f"{s}-{i}" for s, i in MODELS])
 def test_bundled_specs_survive_the_round_trip_layer_by_layer(tmp_path, stem, index):
-    model = load_spec(ROOT / "layer_specs" / f"{stem}.yaml")[index]
+    model = load_spec(SPECS / f"{stem}.yaml")[index]
     module = to_torch(model).eval()
     x = model.input
     # Without constant folding PyTorch keeps every BatchNorm as it is (folding would merge it into
@@ -90,7 +88,7 @@ def test_paddings_survive_the_round_trip(tmp_path, case):
 @pytest.mark.parametrize("stem", ["alexnet", "googlenet", "squeezenet1_0"])
 def test_training_mode_export_keeps_dropout_and_every_count(tmp_path, stem):
     """Exported in training mode, dropout stays in the graph: all five totals agree, activations too."""
-    for i, model in enumerate(load_spec(ROOT / "layer_specs" / f"{stem}.yaml")):
+    for i, model in enumerate(load_spec(SPECS / f"{stem}.yaml")):
         x = model.input
         path = export(to_torch(model).train(), (x.channels, x.height, x.width), tmp_path / f"{stem}{i}.onnx",
                       do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
@@ -100,7 +98,7 @@ def test_training_mode_export_keeps_dropout_and_every_count(tmp_path, stem):
 def test_a_default_export_counts_what_the_file_holds(tmp_path):
     """Constant folding (the default) merges each BatchNorm into the conv before it: the conv gains a
     bias of F values, the BatchNorm's 2C parameters and 2C buffers disappear, and so does its work."""
-    [model] = load_spec(ROOT / "layer_specs" / "resnet18.yaml")
+    [model] = load_spec(SPECS / "resnet18.yaml")
     x = model.input
     path = export(to_torch(model).eval(), (x.channels, x.height, x.width), tmp_path / "folded.onnx")
     rows = analyze(model).layers

@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import stat
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -16,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from .bounded import NOBODY, TIMEOUT, convcost, modes_bind, start
-from .conftest import SPECS, run_cli
+from .conftest import SEED, run_cli
 
-SEED = SPECS / "seed_bottleneck.yaml"
 DEVICE_HINT = "to write to standard output, leave out --output (or give '-o -') and redirect it"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -15,7 +14,7 @@ from conv_cost.receptive import ReceptiveField, layer_field
 from conv_cost.layers import Add, Shape
 from conv_cost.spec import load_spec, parse_spec
 
-ROOT = Path(__file__).resolve().parent.parent
+from .conftest import INCEPTION, SEED
 
 
 def fields(yaml_text: str, model: int = 0) -> dict[str, ReceptiveField]:
@@ -68,7 +67,7 @@ layers:
 
 
 def test_inception_block_takes_the_largest_branch():
-    [reduced, naive] = load_spec(ROOT / "layer_specs" / "inception_3a.yaml")
+    [reduced, naive] = load_spec(INCEPTION)
     for model in (reduced, naive):
         f = {r.name: r.receptive_field for r in analyze(model).layers}
         assert f["inception_3a/b1/1x1"].size == (1, 1)
@@ -141,7 +140,7 @@ layers:
 
 def test_report_json_and_table_show_the_field(tmp_path):
     runner = CliRunner()
-    spec = str(ROOT / "layer_specs" / "seed_bottleneck.yaml")
+    spec = str(SEED)
     data = json.loads(runner.invoke(app, ["report", spec, "--json"]).stdout)
     layers = {(m["name"], l["name"]): l for m in data["models"] for l in m["layers"]}
     assert layers[("bottleneck", "reduce")]["receptive_field"] == {"size": [1, 1], "stride": [1, 1]}

@@ -13,9 +13,7 @@ import subprocess
 import pytest
 
 from .bounded import CLOSED, TIMEOUT, command, convcost, environment, start
-from .conftest import SPECS, run_cli
-
-SEED = SPECS / "seed_bottleneck.yaml"
+from .conftest import SEED, SPECS, run_cli
 EXIT_IO = 74
 
 

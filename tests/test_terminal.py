@@ -25,10 +25,8 @@ from conv_cost.cli import app
 from conv_cost.spec import load_spec
 from conv_cost.transforms import find_bottlenecks
 
-from .conftest import ROOT, SPECS
+from .conftest import BUNDLED, ROOT, SEED, SPECS
 
-BUNDLED = sorted(p.name for p in SPECS.glob("*.yaml"))
-SEED = "layer_specs/seed_bottleneck.yaml"
 TABLE_COMMANDS = {"report": ["report"], "compare": ["compare"], "by-layer": ["compare", "--by-layer"]}
 COMMANDS = ["", "report", "explain", "compare", "sweep", "devices", "verify", "check", "import", "schema"]
 # Colour and cursor sequences (CSI) and operating-system commands (OSC) a terminal does not print.
@@ -127,7 +125,7 @@ def terminal_runs() -> dict[tuple[str, str, int], Run]:
         spec, kind, columns = job
         if kind.startswith("help"):
             return on_terminal([*kind.split()[1:], "--help"], columns)
-        return on_terminal([*TABLE_COMMANDS[kind], f"layer_specs/{spec}"], columns)
+        return on_terminal([*TABLE_COMMANDS[kind], str(spec)], columns)
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         return dict(zip(TERMINAL_JOBS, pool.map(run, TERMINAL_JOBS)))
@@ -139,7 +137,7 @@ needs_pty = pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")),
 # ----------------------------------------------------------------------------- width
 
 @needs_pty
-@pytest.mark.parametrize("spec, kind", [j for j in NARROW if j[0]], ids=[f"{s}-{k}" for s, k in NARROW if s])
+@pytest.mark.parametrize("spec, kind", [j for j in NARROW if j[0]], ids=[f"{s.name}-{k}" for s, k in NARROW if s])
 def test_every_bundled_table_fits_an_80_column_terminal(spec, kind):
     run = terminal_runs()[spec, kind, 80]
     assert run.status == 0, run.stderr
@@ -151,7 +149,7 @@ def test_every_bundled_table_fits_an_80_column_terminal(spec, kind):
 def test_the_terminal_width_is_what_the_table_fits():
     # The seed's full report is 187 columns wide: at 80 the pseudo-terminal's width (not COLUMNS,
     # which is unset) made it leave columns out, and the model's title is not padded.
-    run = terminal_runs()[SEED.split("/")[1], "report", 80]
+    run = terminal_runs()[SEED, "report", 80]
     assert run.lines[0] == "naive"
     assert "(left out to fit 80 columns: FLOPs/byte, weight bytes, role, receptive field," in run.stdout
 
@@ -177,7 +175,8 @@ def test_help_fits_80_columns_and_keeps_metavars_whole(command):
 
 
 @needs_pty
-@pytest.mark.parametrize("args", [["report", SEED], ["compare", "--by-layer", SEED]], ids=["report", "by-layer"])
+@pytest.mark.parametrize("args", [["report", str(SEED)], ["compare", "--by-layer", str(SEED)]],
+                         ids=["report", "by-layer"])
 def test_at_200_columns_the_seed_shows_every_column(args):
     wide = on_terminal(args, 200)
     assert wide.status == 0
@@ -199,18 +198,18 @@ def test_large_tables_fit_200_columns(args):
 
 @needs_pty
 def test_wide_shows_everything_on_a_narrow_terminal():
-    assert on_terminal(["report", SEED, "--wide"], 80).stdout == piped(["report", SEED]).stdout
+    assert on_terminal(["report", str(SEED), "--wide"], 80).stdout == piped(["report", str(SEED)]).stdout
 
 
 def test_a_pipe_gets_every_column_and_columns_narrows_it():
-    full = piped(["report", SEED])
+    full = piped(["report", str(SEED)])
     assert full.status == 0 and "left out" not in full.stdout
     head = next(line for line in full.lines if line.startswith("┃ layer"))
     for column in ("type", "output", "params", "MACs (multiply-adds)", "FLOPs", "% MACs", "activations",
                    "read bytes", "output bytes", "receptive field", "role", "weight bytes", "FLOPs/byte"):
         assert f" {column} " in head, column
     assert max(map(len, full.lines)) == 187
-    narrow = piped(["report", SEED], {"COLUMNS": "80"})
+    narrow = piped(["report", str(SEED)], {"COLUMNS": "80"})
     assert too_long(narrow, 80) == [] and "(left out to fit 80 columns:" in narrow.stdout  # the seed has no buffers
 
 
@@ -276,7 +275,7 @@ def test_the_report_table_has_activations_and_buffers():
 
 
 def test_explain_adds_each_model_up():
-    text = cli(["explain", SEED]).stdout
+    text = cli(["explain", str(SEED)]).stdout
     reduce, conv = 28 * 28 * 16 * 256, 28 * 28 * 32 * 5 * 5 * 16
     assert "\nbottleneck: totals\n" in text
     assert f"\n  MACs = sum of the layers' MACs = {reduce} + {conv} = {reduce + conv:,}\n" in text
@@ -285,7 +284,7 @@ def test_explain_adds_each_model_up():
 
 def test_explain_takes_exact():
     # The derivations always show exact numbers; --exact, which report and compare take, is accepted.
-    assert cli(["explain", SEED, "--exact"]) == cli(["explain", SEED])
+    assert cli(["explain", str(SEED), "--exact"]) == cli(["explain", str(SEED)])
 
 
 @pytest.mark.parametrize("layer", ["3x3", "b2/3x3", "inception_3a/b2/3x3"])
@@ -303,7 +302,7 @@ def test_a_path_end_that_names_several_layers_asks_for_the_full_path():
 
 
 def test_explain_notes_wrap_at_the_width_between_words():
-    text = cli(["explain", SEED], columns=80).stdout
+    text = cli(["explain", str(SEED)], columns=80).stdout
     assert "\\n" not in text
     peak = ["  note: Activation memory peaks while reduce runs: live then are input, reduce.",
             "        A tensor is live from the layer that makes it (the input from the start)",
@@ -315,12 +314,12 @@ def test_explain_notes_wrap_at_the_width_between_words():
             "      = 1*200704*4 + 819328 = 1,622,144\n") in text
     # Without a width (a pipe), one line each.
     assert "  note: Activation memory peaks while reduce runs: live then are input, reduce. A tensor" in \
-        cli(["explain", SEED]).stdout
+        cli(["explain", str(SEED)]).stdout
 
 
-@pytest.mark.parametrize("spec", BUNDLED)
+@pytest.mark.parametrize("spec", BUNDLED, ids=lambda p: p.name)
 def test_explain_fits_80_columns(spec):
-    run = cli(["explain", f"{SPECS / spec}"], columns=80)
+    run = cli(["explain", str(spec)], columns=80)
     assert run.status == 0 and too_long(run, 80) == []
 
 
@@ -352,9 +351,9 @@ def bottleneck_notes(spec: str) -> dict[str, str]:
     return {l["name"]: n for m in data["models"][:1] for l in m["layers"] for n in l["notes"] if "a bottleneck" in n}
 
 
-@pytest.mark.parametrize("spec", BUNDLED)
+@pytest.mark.parametrize("spec", BUNDLED, ids=lambda p: p.name)
 def test_explain_calls_a_1x1_a_bottleneck_exactly_where_compare_would_remove_it(spec):
-    path = str(SPECS / spec)
+    path = str(spec)
     assert set(bottleneck_notes(path)) == {b.reduce for b in find_bottlenecks(load_spec(path)[0])}
 
 

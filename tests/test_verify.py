@@ -3,10 +3,8 @@ and a wrong counting rule is caught and reported."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -16,8 +14,8 @@ from conv_cost.cli import app
 from conv_cost.layers import BatchNorm, Conv2d, DepthwiseConv2d, Linear
 from conv_cost.spec import load_spec, parse_spec
 
-ROOT = Path(__file__).resolve().parent.parent
-SPECS = sorted((ROOT / "layer_specs").glob("*.yaml"))
+from .conftest import BUNDLED, SEED, SPECS
+
 NO_TORCH = "PyTorch is not installed (pip install 'convcost[torch]'); the cross-check needs it"
 
 
@@ -31,10 +29,10 @@ def invoke(*args: str):
 
 
 def test_there_are_bundled_specs():
-    assert len(SPECS) >= 9
+    assert len(BUNDLED) >= 9
 
 
-@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
 def test_every_bundled_spec_agrees_with_pytorch(torch, path):
     from conv_cost.verify import verify_model
 
@@ -92,7 +90,7 @@ def test_the_modern_layer_types_agree_with_pytorch(torch):
 
 
 def test_cli_verify_reports_agreement(torch):
-    result = invoke("verify", str(ROOT / "layer_specs/resnet18.yaml"))
+    result = invoke("verify", str(SPECS / "resnet18.yaml"))
     assert result.exit_code == 0, result.output
     first, last = result.stdout.splitlines()
     assert first.startswith("ok resnet18 (")
@@ -102,7 +100,7 @@ def test_cli_verify_reports_agreement(torch):
 
 
 def test_cli_verify_verbose_lists_every_layer(torch):
-    result = invoke("verify", "--verbose", str(ROOT / "layer_specs/seed_bottleneck.yaml"))
+    result = invoke("verify", "--verbose", str(SEED))
     assert result.exit_code == 0
     # Output bytes: 28*28*32 elements of 4 and 2 bytes; 28*28*16 likewise.
     assert ("  layer 'conv5x5' (conv): 28x28x32, params 204,832, buffers 0, macs 160,563,200, output bytes 100,352 "
@@ -146,7 +144,7 @@ BROKEN = {
 def test_a_broken_counting_rule_is_reported(torch, monkeypatch, rule):
     cls, broken, spec, layer, key, ours, theirs = BROKEN[rule]
     monkeypatch.setattr(cls, "cost", broken)
-    result = invoke("verify", str(ROOT / "layer_specs" / spec))
+    result = invoke("verify", str(SPECS / spec))
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith("MISMATCH ")
@@ -164,7 +162,7 @@ def test_a_broken_shape_rule_is_reported(torch, monkeypatch):
         return original(size, k, s, p, d, axis, False)
 
     monkeypatch.setattr(window_module, "conv_axis", floor_only)
-    result = invoke("verify", str(ROOT / "layer_specs/squeezenet1_0.yaml"))
+    result = invoke("verify", str(SPECS / "squeezenet1_0.yaml"))
     assert result.exit_code == 1
     assert "  layer 'pool4' (maxpool): shape convcost 26x26x256, PyTorch 27x27x256" in result.stdout.splitlines()
 
@@ -176,7 +174,7 @@ def test_a_model_pytorch_cannot_run_is_reported(torch, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(export.TorchModel, "forward", boom)
-    result = invoke("verify", str(ROOT / "layer_specs/seed_bottleneck.yaml"))
+    result = invoke("verify", str(SEED))
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0].startswith("MISMATCH naive (")
     assert result.stdout.splitlines()[0].endswith("): PyTorch could not run the model: boom")
@@ -195,23 +193,11 @@ def test_verify_reports_spec_errors_with_positions(torch, tmp_path):
 def test_verify_without_torch_is_a_usage_error(monkeypatch):
     # A None entry in sys.modules makes `import torch` raise ImportError, as if not installed.
     monkeypatch.setitem(sys.modules, "torch", None)
-    result = invoke("verify", str(ROOT / "layer_specs/alexnet.yaml"))
+    result = invoke("verify", str(SPECS / "alexnet.yaml"))
     assert result.exit_code == 2
     assert result.stderr == ("convcost: error: verify needs PyTorch, which is not installed; "
                              "install it with: pip install 'convcost[torch]'\n")
     assert result.stdout == ""
-
-
-@pytest.mark.parametrize("code", [
-    "from typer.testing import CliRunner\nfrom conv_cost.cli import app\n"
-    "r = CliRunner().invoke(app, ['report', '--json', {spec!r}])\nassert r.exit_code == 0, r.output\n",
-    "import conv_cost.verify\nimport conv_cost.cli\n",
-], ids=["report", "import verify"])
-def test_the_main_job_never_imports_torch(code):
-    program = code.format(spec=str(ROOT / "layer_specs/resnet50.yaml"))
-    program += "import sys\nprint(sys.modules.get('torch') is not None)\n"
-    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT)
-    assert out.stdout.strip().splitlines()[-1] == "False"
 
 
 def test_model_check_totals_add_up_rows(torch):

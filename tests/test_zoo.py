@@ -15,14 +15,14 @@ Sources:
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import pytest
 
 from conv_cost.cost import ModelReport, analyze
 from conv_cost.spec import load_spec
 
-SPECS = Path(__file__).resolve().parent.parent / "layer_specs"
+from .conftest import SPECS
+
 ZOO = ("nin_cifar10", "alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "mobilenet_v1",
        "squeezenet1_0", "mobilenet_v2")
 

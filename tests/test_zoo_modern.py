@@ -22,14 +22,14 @@ Sources of the pinned figures:
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import pytest
 
 from conv_cost.cost import ModelReport, analyze
 from conv_cost.spec import load_spec
 
-SPECS = Path(__file__).resolve().parent.parent / "layer_specs"
+from .conftest import SPECS
+
 
 
 @cache
