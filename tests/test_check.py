@@ -58,15 +58,6 @@ def test_max_layers(tmp_path):
            "2 layers); reduce 'times' in repeats or the uses of templates and aliases, or raise --max-layers\n")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["check", "missing.yaml"], "convcost: error: cannot read 'missing.yaml': no such file\n"),
-    (["check", "."], "convcost: error: cannot read '.': it is a directory; give a .yaml file\n"),
-])
-def test_unreadable_spec_is_a_usage_error(tmp_path, args, message):
-    result = run_cli(args, cwd=tmp_path)
-    assert (result.exit_code, result.stdout, result.stderr) == (2, "", message)
-
-
 @pytest.mark.parametrize("args", [["check"], ["check", "--max-layers", "0", "x.yaml"],
                                   ["check", "--max-bytes", "0", "x.yaml"], ["check", "--json", "x.yaml"]])
 def test_usage_errors_exit_2(tmp_path, args):

@@ -161,12 +161,13 @@ def test_non_utf8_file(tmp_path):
         1, "t.yaml:2:10: error: the file is not UTF-8 text (byte 0xe9); save it as UTF-8\n")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["report", "missing.yaml"], "convcost: error: cannot read 'missing.yaml': no such file\n"),
-    (["report", "."], "convcost: error: cannot read '.': it is a directory; give a .yaml file\n"),
+@pytest.mark.parametrize("command", ["report", "explain", "compare", "check"])
+@pytest.mark.parametrize("spec, message", [
+    ("missing.yaml", "convcost: error: cannot read 'missing.yaml': no such file\n"),
+    (".", "convcost: error: cannot read '.': it is a directory; give a .yaml file\n"),
 ])
-def test_unreadable_spec_is_a_usage_error(tmp_path, args, message):
-    result = run_cli(args, cwd=tmp_path)
+def test_unreadable_spec_is_a_usage_error(tmp_path, command, spec, message):
+    result = run_cli([command, spec], cwd=tmp_path)
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", message)
 
 
