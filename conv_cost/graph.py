@@ -85,7 +85,10 @@ def infer_shapes(model: Model) -> dict[str, Shape]:
 
 
 def with_input(model: Model, shape: Shape) -> Model:
-    """The model on another input shape, validated again (--input); SpecError naming a layer that no longer fits."""
+    """The model on another input shape, validated again (--input); SpecError naming a layer that no longer fits.
+    On its own input, a validated model is returned as it is: its shapes are already known."""
+    if shape == model.input and model.shapes is not None:
+        return model
     return validate(replace(model, input=shape, shapes=None))
 
 
