@@ -185,3 +185,42 @@ def test_verify_infers_each_model_once(seen):
     assert seen.parsed == texts(SEED)
     assert seen.inferred() == 2
     assert seen.inferred_twice() == []
+
+
+# ----------------------------------------------------------------------------- ONNX files
+
+@pytest.fixture
+def onnx_model(tmp_path, monkeypatch, seen) -> str:
+    """A small ONNX model; its reads are counted in seen.onnx_read."""
+    pytest.importorskip("onnx", reason="onnx is not installed (pip install 'convcost[onnx]')")
+    import conv_cost.onnx_import.reader as reader
+
+    from .test_onnx_import import _tiny
+
+    path = _tiny(tmp_path)
+    real = reader.open_onnx
+
+    def counted(p):
+        seen.onnx_read[p] += 1
+        return real(p)
+
+    monkeypatch.setattr(reader, "open_onnx", counted)
+    return path
+
+
+@pytest.mark.parametrize("command", [["report", "--json"], ["check"], ["import"], ["explain", "--json"]],
+                         ids=["report", "check", "import", "explain"])
+def test_an_onnx_file_is_read_once_and_its_spec_parsed_once(seen, onnx_model, command):
+    ok([command[0], onnx_model, *command[1:]])
+    assert seen.onnx_read == Counter({onnx_model: 1})
+    [(text, parses)] = seen.parsed.items()
+    assert parses == 1 and text.startswith("# convcost spec imported from tiny.onnx")
+    assert seen.inferred() == 1
+
+
+def test_an_onnx_file_beside_a_spec(seen, onnx_model):
+    out = ok(["compare", onnx_model, SEED, "--json"])
+    assert seen.onnx_read == Counter({onnx_model: 1})
+    assert sorted(seen.parsed.values()) == [1, 1] and seen.parsed[SEED.read_text()] == 1
+    assert seen.inferred() == 3 == model_count(out)
+    assert seen.inferred_twice() == []

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 
 from ..errors import Problem, SpecError
-from ..spec import DEFAULT_MAX_LAYERS, SourceError
+from ..spec import DEFAULT_MAX_LAYERS, SourceError, SpecFile
 
 ONNX_SUFFIX = ".onnx"
 INSTALL_HINT = "pip install 'convcost[onnx]'"
@@ -26,10 +26,12 @@ def is_onnx_path(arg: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Imported:
-    """An ONNX model as a spec: its text, and the layers with the ONNX nodes they came from."""
+    """An ONNX model as a spec: its text, the layers with the ONNX nodes they came from, and the text
+    as read and validated (so a command reading the .onnx file reads the text once)."""
 
     text: str
     layers: tuple
+    spec: SpecFile
 
 
 def require_onnx() -> None:
@@ -65,10 +67,10 @@ def _layers(path: str) -> tuple[str, tuple]:
         raise SourceError(f"cannot read '{path}': {exc.strerror or exc}") from None
 
 
-def _validate(path: str, text: str, layers: tuple, max_layers: int) -> None:
+def _validate(path: str, text: str, layers: tuple, max_layers: int) -> SpecFile:
     """Read the text as any spec is read, and check convcost's shapes against ONNX's, layer by layer."""
     from ..graph import shapes_of
-    from ..spec import parse_spec
+    from ..spec import parse_spec_file
     from .emit import HEADER_LINES
 
     def located(problem: Problem) -> Problem:
@@ -77,7 +79,8 @@ def _validate(path: str, text: str, layers: tuple, max_layers: int) -> None:
         return Problem(path, 0, 0, problem.message + node)
 
     try:
-        [model] = parse_spec(text, path, max_layers=max_layers)
+        spec = parse_spec_file(text, path, max_layers=max_layers)
+        [model] = spec.models
         shapes = shapes_of(model)
     except SpecError as exc:
         raise SpecError([located(p) for p in exc.problems], exc.notes) from None
@@ -90,6 +93,7 @@ def _validate(path: str, text: str, layers: tuple, max_layers: int) -> None:
                                                 f"computes {ours}, ONNX shape inference {h}x{w}x{c}"))
     if problems:
         raise SpecError(problems[:20])
+    return spec
 
 
 def import_onnx(path: str, *, max_layers: int = DEFAULT_MAX_LAYERS) -> Imported:
@@ -98,10 +102,4 @@ def import_onnx(path: str, *, max_layers: int = DEFAULT_MAX_LAYERS) -> Imported:
     require_onnx()
     _check_path(path)
     text, layers = _layers(path)
-    _validate(path, text, layers, max_layers)
-    return Imported(text, layers)
-
-
-def onnx_spec_text(path: str, max_layers: int = DEFAULT_MAX_LAYERS) -> str:
-    """The spec text of an ONNX model (what spec.read_specs reads for a .onnx argument)."""
-    return import_onnx(path, max_layers=max_layers).text
+    return Imported(text, layers, _validate(path, text, layers, max_layers))

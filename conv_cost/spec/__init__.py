@@ -69,20 +69,19 @@ def read_specs(args: list[str], *, max_layers: int = DEFAULT_MAX_LAYERS,
     problems: list[Problem] = []
     notes: list[str] = []
     for arg in args:
-        if arg.lower().endswith(".onnx"):  # an ONNX model: read as the spec `convcost import` writes
-            from ..onnx_import import onnx_spec_text
+        if arg.lower().endswith(".onnx"):  # an ONNX model: the spec `convcost import` writes, read once there
+            from ..onnx_import import import_onnx
 
             try:
-                path, text = arg, onnx_spec_text(arg, max_layers)
+                files.append(import_onnx(arg, max_layers=max_layers).spec)
             except SpecError as exc:
                 problems.extend(exc.problems)
-                continue
-        else:
-            path, data = read_source(arg, max_bytes)
-            text, problem = decode(path, data, max_bytes)
-            if problem is not None:
-                problems.append(problem)
-                continue
+            continue
+        path, data = read_source(arg, max_bytes)
+        text, problem = decode(path, data, max_bytes)
+        if problem is not None:
+            problems.append(problem)
+            continue
         try:
             spec = parse_spec_file(text, path, max_layers=max_layers)
         except SpecError as exc:
