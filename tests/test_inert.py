@@ -204,14 +204,6 @@ def test_human_rounds_exact_integers_half_up(n):
 
 # ----------------------------------------------------------------------------- format options and colour
 
-def test_json_with_csv_is_a_usage_error(tmp_path):
-    # `--json --format csv` used to give JSON silently.
-    (tmp_path / "s.yaml").write_text(SEED.read_text())
-    ran = convcost(["report", "s.yaml", "--json", "--format", "csv"], tmp_path)
-    assert (ran.returncode, ran.stdout) == (2, "")
-    assert "give --json or --format csv, not both" in ran.stderr
-
-
 @pytest.mark.parametrize("options", [["--json", "--format", "csv"], ["--format", "table", "--json"],
                                      ["-f", "html", "--json"]])
 @pytest.mark.parametrize("command", ["report", "compare", "explain"])
