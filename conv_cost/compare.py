@@ -5,16 +5,17 @@ Renderers only format a Comparison; every number they show is computed here (or 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Sequence
 
 from .cost import DEFAULT_SETTINGS, LayerRow, ModelReport, Settings, analyze
 from .graph import Model
 from .layers import COST_KEYS, Cost
+from .records import record
 from .transforms import DEFAULT_REDUCE, TRANSFORMS, apply, find_bottlenecks
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ratio:
     """This model's totals divided by the baseline's, per key.
 
@@ -64,7 +65,7 @@ def report_ratios(report: ModelReport, base: ModelReport) -> Ratio:
     return Ratio(**{k: ratio(mine[k], theirs[k]) for k in RATIO_KEYS if k in mine}, time_s=time)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Subject:
     """A model to compare, and where it came from: TRANSFORMS[transform] applied to model `variant_of`.
 
@@ -76,7 +77,7 @@ class Subject:
     model: Model | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Entry:
     """One model of a comparison.
 
@@ -99,7 +100,7 @@ class Entry:
         return self.report.totals
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LayerMatch:
     """One layer name and its row in each model (None where that model has no such layer).
 
@@ -117,7 +118,7 @@ class LayerMatch:
     by_default_name: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Comparison:
     """entries: the models, the baseline first; layers: every layer name of any model, aligned
     (matching names share a row; a layer of one model only comes after that model's previous

@@ -7,15 +7,14 @@ precision (conv_cost.memory) and, given a machine, its roofline time (conv_cost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .graph import INPUT, Model, shapes_of
 from .layers import Cost, Layer, Shape, channel_role
 from .memory import DTYPES, LayerBytes, Peak, TensorNode, TotalBytes, counted_bytes, peak_activation_bytes, total_bytes
 from .receptive import ReceptiveField, receptive_fields
+from .records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Settings:
     """How a model is run: precision, batch, and optionally a machine for the roofline.
 
@@ -35,7 +34,7 @@ class Settings:
 DEFAULT_SETTINGS = Settings()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LayerRow:
     name: str
     type: str
@@ -59,7 +58,7 @@ class LayerRow:
         return None if self.time is None else self.time.bound
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModelReport:
     name: str
     description: str

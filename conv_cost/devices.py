@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import did_you_mean
 from .memory import DTYPES
+from .records import record
 from .roofline import GIGA, TERA, Roofline, parse_rate
 
 DEVICES_TOML = Path(__file__).with_name("devices.toml")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Source:
     """A vendor document a figure comes from."""
 
@@ -21,7 +21,7 @@ class Source:
     url: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Figure:
     """One number of the table as written (decimal text), its source and the words it stands in."""
 
@@ -30,7 +30,7 @@ class Figure:
     quote: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Device:
     """A device: memory bandwidth (GB/s) and peak TFLOP/s (TOPS for int8) per dtype it has."""
 

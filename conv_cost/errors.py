@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
+from .records import record
 from .text import inert
 
 MAX_PROBLEMS = 20
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Problem:
     """One thing wrong with a spec, at a 1-based line and column."""
 

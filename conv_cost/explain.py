@@ -10,11 +10,10 @@ bytes, the batch and the roofline time are the same for every type and are deriv
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .cost import DEFAULT_SETTINGS, LayerRow, ModelReport, analyze
 from .graph import INPUT, Model
 from .receptive import ReceptiveField
+from .records import record
 
 # Step keys -> the LayerRow number a step equals: per image (the layer types' own steps), for
 # the batch, in bytes, on the roofline.
@@ -28,7 +27,7 @@ COST_LABELS = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops"
                "activations": "activations"}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Step:
     """One derived number: `quantity = formula = substituted = value`."""
 
@@ -47,7 +46,7 @@ class Step:
         return (self.quantity, *middle, value)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LayerExplanation:
     row: LayerRow
     summary: str  # what the layer is, e.g. "5x5 conv, 32 filters, stride 1, padding same"
@@ -55,7 +54,7 @@ class LayerExplanation:
     notes: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModelExplanation:
     """The layers' derivations, then the totals as sums of the layers and the peak of live memory."""
 

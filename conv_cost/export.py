@@ -26,18 +26,17 @@ convcost's spec says less than PyTorch needs (see docs/zoo.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from .graph import INPUT, Model, shapes_of
 from .layers.window import same_padding
+from .records import record
 
 __all__ = ["TorchModel", "same_padding", "to_torch"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Step:
     key: str
     name: str

@@ -6,11 +6,12 @@ every later step (costs, receptive fields, transforms, export) reads them from t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Mapping
 
 from .errors import LayerError, Problem, SpecError
 from .layers import Layer, Shape
+from .records import record
 
 INPUT = "input"
 # Tensors of 10**18 elements or more are refused: no real network has them, and unbounded sizes
@@ -18,7 +19,7 @@ INPUT = "input"
 MAX_ELEMENTS = 10**18
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Node:
     """One layer of a model: its unique path, the layer, the nodes it reads, where it was written,
     and whether the spec named it (False for a default name such as `conv3`)."""
@@ -31,7 +32,7 @@ class Node:
     named: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Model:
     """A whole network: nodes in topological order (each reads only earlier nodes or `input`);
     `shapes` maps every node (and `input`) to its output shape once the model is validated."""

@@ -7,15 +7,14 @@ the rows whose path starts with it (`layer2/1/block/conv2` is in `layer2` at dep
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .cost import LayerRow, ModelReport
 from .layers import COST_KEYS, Cost, Shape
 from .memory import LayerBytes, intensity
 from .receptive import ReceptiveField
+from .records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GroupRow:
     """Rows sharing a path prefix, added up; `rows` is 1 for a layer that is a group of its own.
 

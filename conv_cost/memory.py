@@ -16,10 +16,10 @@ The peak of live activation memory is described in `peak_activation_bytes`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from .errors import did_you_mean
+from .records import record
 
 DTYPES: dict[str, int] = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 INPUT = "input"  # the name by which layers read the model's input
@@ -57,7 +57,7 @@ def intensity(flops: int, moved_bytes: int) -> float:
     return flops / moved_bytes  # int / int: correctly rounded, whatever the size of the integers
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LayerBytes:
     """One layer's traffic for the whole batch: FLOPs, bytes read and written, and their ratio."""
 
@@ -98,7 +98,7 @@ def counted_bytes(params: int, buffers: int, read_elements: int, output_elements
     return LayerBytes(work, weight, output, read, output, work / moved if moved else intensity(work, 0))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TotalBytes:
     """Sums over a model's layers; intensity is total FLOPs over total bytes moved."""
 
@@ -126,7 +126,7 @@ def total_bytes(layers: Iterable[LayerBytes]) -> TotalBytes:
     return TotalBytes(flops, weight, output, read, write, intensity(flops, read + write))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TensorNode:
     """A layer as liveness sees it: its name, what it reads, its output elements per image, and
     whether its output is a view (shares its input's memory: flatten, identity, dropout)."""
@@ -137,7 +137,7 @@ class TensorNode:
     is_view: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LiveTensor:
     """A block of activation memory live at the peak: the tensor that owns it (`input` or a
     non-view layer), its bytes for the batch, and the views that share it at that point."""
@@ -147,7 +147,7 @@ class LiveTensor:
     views: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Peak:
     """The largest sum of live activation bytes, the layer running then, and what is live."""
 

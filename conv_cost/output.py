@@ -14,9 +14,9 @@ import signal
 import stat
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+from .records import record
 from .text import inert
 
 EXIT_USAGE = 2
@@ -49,7 +49,7 @@ class SignalExit(BaseException):
 
 # ----------------------------------------------------------------------------- --output files
 
-@dataclass(frozen=True)
+@record
 class OutputTarget:
     """Where the result goes: standard output (path None) or the file `real` (symlinks resolved).
 

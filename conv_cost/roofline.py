@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterable
+
+from .records import record
 
 TERA = 10**12
 GIGA = 10**9
@@ -38,7 +39,7 @@ def parse_rate(text: str | int | float, what: str) -> Fraction:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Roofline:
     """A machine as the roofline sees it: peak FLOP/s and memory bytes/s, exact."""
 
@@ -57,7 +58,7 @@ class Roofline:
         return self.peak_flops / self.bandwidth
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LayerTime:
     """One layer on the roofline: both times exactly, the larger one, and which term won."""
 

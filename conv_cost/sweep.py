@@ -6,16 +6,17 @@ size); each (batch, dtype) at that size is one analysis. Renderers only format t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable, Sequence
 
 from .cost import ModelReport, Settings, analyze
 from .errors import SpecError
 from .graph import Model, with_input
 from .layers import Shape
+from .records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SweepRow:
     """One combination: the model's name, the input it ran on, the batch and dtype, and its report."""
 
@@ -26,7 +27,7 @@ class SweepRow:
     report: ModelReport
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sweep:
     rows: tuple[SweepRow, ...]
     sizes: tuple[tuple[int, int], ...]

@@ -7,17 +7,18 @@ after the layer they serve and take its source position. TRANSFORMS lists them i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable
 
 from .errors import SpecError
 from .graph import INPUT, Model, Node, consumers, shapes_of, validate
 from .layers import make_layer
+from .records import record
 
 DEFAULT_REDUCE = 4
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Bottleneck:
     """A 1x1 reduction (`reduce`), the bn/activations right after it, and the larger conv it feeds."""
 
@@ -263,7 +264,7 @@ def fc_head(model: Model) -> Model:
     return _rewritten(model, tuple(out), "with an fc head")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Transform:
     """A registered rewrite: its CLI flag, the words appended to a variant's name, and what it does."""
 

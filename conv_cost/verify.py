@@ -16,11 +16,10 @@ Only this module and export.py import torch, and only when `convcost verify` run
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .cost import Settings, analyze
 from .graph import Model
 from .layers import Shape
+from .records import record
 
 CHECKED = ("shape", "params", "buffers", "macs", "output_bytes_fp32", "output_bytes_fp16")
 INSTALL_HINT = "install it with: pip install 'convcost[torch]'"
@@ -44,7 +43,7 @@ def require_torch() -> str:
     return str(torch.__version__)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Counts:
     """What one side says of one layer."""
 
@@ -56,7 +55,7 @@ class Counts:
     output_bytes_fp16: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LayerCheck:
     name: str
     type: str
@@ -69,7 +68,7 @@ class LayerCheck:
         return tuple(k for k in CHECKED if getattr(self.convcost, k) != getattr(self.torch, k))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModelCheck:
     name: str
     source: str

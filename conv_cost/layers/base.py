@@ -20,14 +20,15 @@ each type's extras; params as PyTorch's sum(p.numel()); buffers are bn's running
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, field, fields
 from functools import cache
 from typing import ClassVar, NamedTuple
 
 from ..errors import LayerError  # noqa: F401 - raised by every type's output_shape
+from ..records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Shape:
     height: int
     width: int
@@ -41,7 +42,7 @@ class Shape:
         return f"{self.height}x{self.width}x{self.channels}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Cost:
     params: int = 0
     buffers: int = 0
@@ -177,7 +178,7 @@ class LayerEntry(NamedTuple):
 RF_CAP = 10**18
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReceptiveField:
     """Size (input pixels one output sees) and stride (input pixels between neighbouring outputs),
     as (h, w). Strides are fractions after an upsample or a transposed conv (Fraction values);

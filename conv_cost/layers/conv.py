@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import LayerError
+from ..records import record
 from .base import Cost, Layer, LayerEntry, ReceptiveField, Shape, key, window_field
 from .window import (Pair, Padding, explicit_pads, padding_text, pair_text, spatial, spatial_steps, step_text,
                      window_field_steps)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Conv2d(Layer):
     """A 2-D convolution: filters of kh x kw x C/groups, slid with a stride over the padded map."""
 
@@ -119,7 +119,7 @@ def torch_conv(conv: Conv2d, x: Shape):
                                    conv.groups, conv.bias))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DepthwiseConv2d(Layer):
     """A depthwise convolution: each channel filtered on its own (a conv with groups = C)."""
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
 from ..errors import LayerError
+from ..records import record
 from .base import Cost, Layer, LayerEntry, ReceptiveField, Shape, capped, key
 from .window import Pair, Padding, field_steps, padding_text, pads, pair_text, step_text
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConvTranspose2d(Layer):
     """A transposed convolution: every input pixel scatters a kh x kw x filters/groups kernel onto an
     output grid `stride` times finer (PyTorch's ConvTranspose2d, TensorFlow's conv2d_transpose)."""

@@ -3,10 +3,10 @@ free layers (`lrn`, `dropout`, `identity`) and `scale` (ConvNeXt's learned layer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
+from ..records import record
 from .base import Cost, Layer, LayerEntry, ReceptiveField, Shape, key
 from .window import hwc
 
@@ -24,7 +24,7 @@ _SUMMARIES = {"dropout": "dropout (the identity at inference)", "identity": "ide
               "lrn": "local response normalization"}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Elementwise(Layer):
     """An activation (1 FLOP per element) or a shape-preserving layer counted as free."""
 
@@ -70,7 +70,7 @@ class Elementwise(Layer):
         return make()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Scale(Layer):
     """A learned multiplier per channel (ConvNeXt's layer scale), with an optional shift."""
 

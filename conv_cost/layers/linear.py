@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
+from ..records import record
 from .base import Cost, Layer, LayerEntry, ReceptiveField, Shape, global_field, key
 from .window import global_field_steps, hwc
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Linear(Layer):
     """A fully connected layer: every unit reads all H*W*C input values."""
 

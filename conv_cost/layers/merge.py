@@ -3,11 +3,11 @@ squeeze-and-excitation gate)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache, reduce
 from typing import ClassVar
 
 from ..errors import LayerError
+from ..records import record
 from .base import Cost, Layer, LayerEntry, ReceptiveField, Shape, merged_field
 from .window import hwc, merged_field_steps
 
@@ -43,7 +43,7 @@ def concat_hint(inputs: tuple[Shape, ...]) -> str:
             "(padding: same, or padding: (k-1)//2 for a k x k window with stride 1)")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Add(Layer):
     """The element-wise sum of inputs of one shape (a residual connection)."""
 
@@ -76,7 +76,7 @@ class Add(Layer):
         return _modules()[0]()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Concat(Layer):
     """Inputs of one height and width joined along the channels."""
 
@@ -116,7 +116,7 @@ def _is_gate(s: Shape) -> bool:
     return (s.height, s.width) == (1, 1)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Mul(Layer):
     """The element-wise product of inputs; a 1x1xC input is broadcast over H and W (an SE gate)."""
 

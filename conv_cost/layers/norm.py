@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
+from ..records import record
 from .base import Cost, Layer, LayerEntry, ReceptiveField, Shape
 from .window import hwc
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BatchNorm(Layer):
     """Batch normalization: a learned scale and shift per channel over running statistics."""
 
@@ -45,7 +45,7 @@ class BatchNorm(Layer):
         return nn.BatchNorm2d(inputs[0].channels)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LayerNorm(Layer):
     """Layer normalization of each pixel over its C channels (channels-last, ConvNeXt's LayerNorm2d)."""
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 from functools import cache
 
 from ..errors import LayerError
+from ..records import record
 from .base import Cost, Layer, LayerEntry, ReceptiveField, Shape, global_field, key, window_field
 from .window import (Pair, Padding, explicit_pads, global_field_steps, padding_text, pads, pair_text, spatial,
                      spatial_steps, step_text, window_field_steps)
@@ -18,7 +18,7 @@ _GLOBAL = frozenset({"global_pool"})
 _AVERAGING_GLOBAL = frozenset({"global_pool", "averaging"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pool2d(Layer):
     """A max or average over each kh x kw window of each channel."""
 
@@ -118,7 +118,7 @@ def _same_avg_pool():
     return SameAvgPool2d
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GlobalPool(Layer):
     """A global average (`gap`) or max (`gmp`) pool: each channel's whole map to one value."""
 

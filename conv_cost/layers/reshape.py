@@ -3,16 +3,16 @@ channel shuffle) and `slice` (a range of channels, as a channel split takes)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
 from ..errors import LayerError
+from ..records import record
 from .base import Cost, Layer, LayerEntry, ReceptiveField, Shape, global_field, key
 from .window import global_field_steps, hwc
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Flatten(Layer):
     """The map as one vector of H*W*C channels (1 x 1 x H*W*C)."""
 
@@ -42,7 +42,7 @@ class Flatten(Layer):
         return _modules()[0]()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Shuffle(Layer):
     """ShuffleNet's channel shuffle: C channels as groups x C/groups, transposed."""
 
@@ -77,7 +77,7 @@ class Shuffle(Layer):
         return _modules()[1](self.groups)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Slice(Layer):
     """Channels start..stop-1 of the input (half of a ShuffleNet channel split, a chunk)."""
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import LayerError
+from ..records import record
 from .base import Cost, Layer, LayerEntry, ReceptiveField, Shape, capped, key
 from .window import Pair, field_steps, hwc, pair_text, step_text
 
 MODES = ("nearest", "bilinear")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Upsample(Layer):
     """Resizing without weights: each output pixel copies its nearest input pixel, or interpolates
     the 2x2 input pixels around it (bilinear)."""

@@ -10,9 +10,9 @@ See docs/onnx.md for the mapping, the patterns recognised and the limits.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from ..errors import Problem, SpecError
+from ..records import record
 from ..spec import DEFAULT_MAX_LAYERS, SourceError, SpecFile
 
 ONNX_SUFFIX = ".onnx"
@@ -24,7 +24,7 @@ def is_onnx_path(arg: str) -> bool:
     return arg.lower().endswith(ONNX_SUFFIX)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Imported:
     """An ONNX model as a spec: its text, the layers with the ONNX nodes they came from, and the text
     as read and validated (so a command reading the .onnx file reads the text once)."""

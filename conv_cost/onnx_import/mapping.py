@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..records import record
 from .fold import FOLDABLE, evaluate
 from .naming import Namer
 from .patterns import SHAPE_ONLY, Fused, GraphIndex, find_groups
@@ -28,7 +29,7 @@ ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish"
 VIEWS = ("Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Cast", "Pad")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Layer:
     """One line of the spec: a convcost layer, and where it came from."""
 

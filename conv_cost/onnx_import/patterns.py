@@ -9,13 +9,14 @@ nodes are then mapped one by one (or refused).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Callable
+
+from ..records import record
 
 SHAPE_ONLY = ("Shape", "Size")  # ops that read a tensor's dims, never its values
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fused:
     """Several nodes mapped to one layer of `kind`."""
 

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..records import record
 from .wire import Skeleton, Span, WireError, scan_model
 
 # Protobuf cannot represent a message of 2 GiB or more, so no valid ONNX file without external
@@ -60,7 +61,7 @@ def listing(names: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(names) - limit:,} more" if len(names) > limit else "")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Stored:
     """A tensor stored in the file (an initializer, or a Constant node's value): its dims and type."""
 

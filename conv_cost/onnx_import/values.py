@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
+
+from ..records import record
 
 # Orders of an activation's elements: PyTorch's (C, H, W), channels-last (H, W, C) as ConvNeXt's
 # LayerNorm and Linears see it, and the two steps of a channel shuffle (G groups):
@@ -11,7 +13,7 @@ from typing import Any
 CHW, HWC = "chw", "hwc"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Const:
     """A value known now: read from the file or computed from constants."""
 
@@ -22,7 +24,7 @@ class Const:
         return tuple(int(d) for d in self.value.shape)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Weight:
     """A stored tensor whose values are not read: only its dims count (it is some layer's parameters)."""
 
@@ -32,7 +34,7 @@ class Weight:
     stored: Any = None  # reader.Stored, while the dims are still the file's own (values can be read)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Act:
     """A view of the output of a convcost layer (or of the model's input), as one ONNX tensor.
 
@@ -65,7 +67,7 @@ class Act:
         return replace(self, pool=None, view="")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Shaped:
     """A tensor of known type whose values are not modelled (inside a pattern, or feeding no output)."""
 

@@ -10,7 +10,8 @@ library, so it also runs without the optional `onnx` package.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import record
+
 
 # Field numbers of onnx.proto (onnx/onnx.proto, stable since IR version 3).
 MODEL_GRAPH = 7
@@ -36,7 +37,7 @@ class WireError(ValueError):
         self.offset = offset
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Span:
     """Where an initializer's raw_data lies in the file."""
 
@@ -44,7 +45,7 @@ class Span:
     length: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Skeleton:
     """The model's encoding without large raw_data, and one span (or None) per initializer, in order."""
 

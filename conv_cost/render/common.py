@@ -6,7 +6,6 @@ Plain functions over reports and comparisons, no rich, so the machine formats st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 from typing import Sequence
@@ -14,13 +13,14 @@ from typing import Sequence
 from ..cost import LayerRow, ModelReport
 from ..explain import Step
 from ..layers import Cost
+from ..records import record
 from .numbers import (exact as exact_number, human, human_bytes, per_byte, percent, ratio_phrase, seconds,
                       summary_sentence)
 
 MACS_HEADER = "MACs (multiply-adds)"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Numbers:
     """How numbers are written: exact integers (160,563,200) or short ones (160.56M)."""
 
@@ -39,7 +39,7 @@ class Numbers:
         return per_byte(x)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Column:
     """One column of the per-layer table, shared by the terminal, Markdown and HTML: its key, headers
     (full, and short for a narrow terminal), alignment, the cell of a row (a LayerRow or a GroupRow)

@@ -15,14 +15,15 @@ linear time, whatever the number of rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import record
+
 
 NAME_CAP = 40  # a longer layer path is shortened in the middle once the table must narrow
 NAME_MIN = 12
 ELLIPSIS = "…"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Col:
     """One column as laid out: headers (full and short), alignment, and its drop rank (0: kept)."""
 
@@ -33,7 +34,7 @@ class Col:
     name: bool = False  # the layer-name column, which may be shortened
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Box:
     """The characters of a table: a heavy head over a light body, as rich's HEAVY_HEAD; or ASCII."""
 
@@ -50,7 +51,7 @@ UNICODE = Box("┏━┳┓", "┡━╇┩", "┃", "├─┼┤", "└─┴�
 ASCII = Box("+-++", "+=++", "|", "+-++", "+-++", "|", "|")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Laid:
     """A table laid out: its lines, each with its style ('title', 'head', 'row', 'group', 'total',
     'rule' or 'note'), and what was left out to make it fit."""

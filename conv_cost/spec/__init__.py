@@ -8,11 +8,11 @@ files (reading SPEC arguments).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Problem, SpecError
 from ..graph import Model
+from ..records import record
 from .budget import DEFAULT_MAX_BYTES, DEFAULT_MAX_LAYERS
 from .expand import SpecReader
 from .files import SourceError, decode, read_source
@@ -23,7 +23,7 @@ __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_LAYERS", "SourceError", "SpecFile",
            "parse_spec_file", "read_specs"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SpecFile:
     """One spec as read: where from, its text, its name and description, its validated models,
     and notes for the reader (stderr) that do not make it invalid."""

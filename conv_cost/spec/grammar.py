@@ -3,7 +3,8 @@ Schema all follow: the keys of the top level, of a model and of a template, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import record
+
 
 COMMON_KEYS = ("type", "name", "inputs")  # of every layer, block and template use
 TOP_KEYS = ("name", "description", "input", "layers", "models", "blocks")
@@ -11,7 +12,7 @@ MODEL_KEYS = ("name", "description", "input", "layers")
 TEMPLATE_KEYS = ("params", "layers", "description")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BlockKey:
     """One key of a block. kind: `layers` (one layer list), `branches` (a list of layer lists),
     `count` (a positive int) or `choice` (one of `choices`)."""
@@ -25,7 +26,7 @@ class BlockKey:
     description: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Block:
     """A block type: its keys; whether it ends in a merge node named after the block; which count
     key, if any, repeats its lists."""
