@@ -94,7 +94,8 @@ def model_count(stdout: str) -> int:
     (["check", SEED, INCEPTION], [SEED, INCEPTION], 4),
     (["check", "-v", SEED], [SEED], 2),
 ], ids=["report-seed", "report-resnet50", "report-two-files", "report-table", "report-html", "report-markdown",
-        "report-csv", "report-depth", "explain-seed", "explain-html", "explain-layer", "check-two-files", "check-verbose"])
+        "report-csv", "report-depth", "explain-seed", "explain-html", "explain-layer", "check-two-files",
+        "check-verbose"])
 def test_each_file_parsed_once_and_each_model_inferred_once(seen, args, files, shapes):
     ok(args)
     assert seen.parsed == texts(*files)
