@@ -255,7 +255,7 @@ def report(
     if wants_explanations(name):
         from .explain import explain_model
 
-        explanations = [explain_model(m, r) for m, r in zip(models, reports)]
+        explanations = [explain_model(m, r, handout=True) for m, r in zip(models, reports)]
     if depth is not None:
         from .groups import group_rows
 
@@ -391,7 +391,8 @@ def compare(
     if wants_explanations(name):
         from .explain import explain_model
 
-        explanations = [explain_model(e.model, e.report) for e in comparison.entries if e.model is not None]
+        explanations = [explain_model(e.model, e.report, handout=True) for e in comparison.entries
+                        if e.model is not None]
     color = target.to_stdout and color_wanted()
     deliver(renderer(name, "compare")(comparison, exact=exact, by_layer=by_layer, color=color, files=files,
                                       explanations=explanations, depth=depth, **view_options(target, wide)), target)

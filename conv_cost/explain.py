@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .cost import DEFAULT_SETTINGS, LayerRow, ModelReport, analyze
 from .graph import INPUT, Model
+from .layers import Layer
 from .receptive import ReceptiveField
 from .records import record
 
@@ -62,6 +63,8 @@ class ModelExplanation:
     layers: tuple[LayerExplanation, ...]
     totals: tuple[Step, ...] = ()
     total_notes: tuple[str, ...] = ()
+    simple: tuple[str, ...] = ()  # in a handout: layers only named (is_simple)
+    left_out: tuple[str, ...] = ()  # in a handout: layers past HANDOUT_LAYERS, only counted
 
 
 def row_value(row: LayerRow, key: str) -> int:
@@ -96,21 +99,39 @@ def total_value(report: ModelReport, key: str):
     return getattr(report.totals, key)
 
 
-def explain_model(model: Model, report: ModelReport | None = None, only: str | None = None) -> ModelExplanation:
+# A handout works out at most this many layers of a model (about a page for every three): more is
+# no longer a handout. `convcost explain` works out every layer.
+HANDOUT_LAYERS = 1_000
+
+
+def is_simple(layer: Layer) -> bool:
+    """Shape-preserving, no params, no MACs: an activation or a free layer such as dropout."""
+    t = layer.traits
+    return "elementwise" in t and ("activation" in t or "free" in t)
+
+
+def explain_model(model: Model, report: ModelReport | None = None, only: str | None = None, *,
+                  handout: bool = False) -> ModelExplanation:
     """Explain every layer of `model` (analysed here unless its report is given), or only the layer `only`
-    (then without the model's totals)."""
+    (then without the model's totals). With `handout`, what a handout shows: simple layers are only
+    named, and layers past the first HANDOUT_LAYERS others only counted."""
     from .transforms import find_bottlenecks
 
     report = report or analyze(model)
     bottlenecks = {b.reduce: b.conv for b in find_bottlenecks(model)}
     fields = {INPUT: ReceptiveField(), **{r.name: r.receptive_field or ReceptiveField() for r in report.layers}}
     rows = report.layers if only is None else [r for r in report.layers if r.name == only]
+    simple = left_out = ()
+    if handout:
+        simple = tuple(r.name for r in rows if is_simple(r.layer))
+        worked = [r for r in rows if not is_simple(r.layer)]
+        rows, left_out = worked[:HANDOUT_LAYERS], tuple(r.name for r in worked[HANDOUT_LAYERS:])
     layers = tuple(explain_layer(row, tuple([fields[i] for i in row.inputs]), bottlenecks.get(row.name),
                                  report.settings) for row in rows)
     if only is not None:
         return ModelExplanation(report, layers)
     totals, notes = explain_totals(report)
-    return ModelExplanation(report, layers, totals, notes)
+    return ModelExplanation(report, layers, totals, notes, simple, left_out)
 
 
 class Derivation:

@@ -11,11 +11,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conv_cost.cli import app
 from conv_cost.cost import analyze
-from conv_cost.render.html import CSS, LABEL_ROOM, LABEL_SIZE, WIDE_LABEL_SIZE, label_lines, text_em
+from conv_cost.render.html import CSS, LABEL_ROOM, LABEL_SIZE, WIDE_LABEL_SIZE, column_ems, label_lines, text_em
 from conv_cost.render.numbers import exact
 from conv_cost.spec import load_spec
 
@@ -293,3 +295,40 @@ def test_layer_names_are_set_like_the_rest_of_the_table():
     rules = dict(re.findall(r"^([^{}@]+?)\s*{([^}]*)}", CSS, re.M))
     assert "font" not in rules["td.name"]
     assert "font-family" not in rules["svg .label"]
+
+
+def brute_force_ems(headers, rows, foot):
+    """column_ems's definition, word by word over every cell (what column_ems computes faster)."""
+    ems = [max(text_em(w, bold=True) for w in re.split(r" |(?<=[_-])", h)) for h in headers]
+    for r, bold in [*((r, False) for r in rows), *(((foot, True),) if foot else ())]:
+        ems = [max([em, *(text_em(w, bold) for w in re.split(r" |(?<=/)", c))]) for em, c in zip(ems, r)]
+    return ems
+
+
+_cell = st.text(alphabet="ab MWil1/-_.0x", max_size=30)
+
+
+@given(st.integers(1, 4).flatmap(lambda n: st.tuples(
+    st.lists(_cell, min_size=n, max_size=n), st.lists(st.lists(_cell, min_size=n, max_size=n), max_size=12),
+    st.none() | st.lists(_cell, min_size=n, max_size=n))))
+def test_column_ems_is_the_widest_word_of_every_cell(table):
+    headers, rows, foot = table
+    assert column_ems(headers, rows, foot) == brute_force_ems(headers, rows, foot)
+
+
+def test_a_handout_works_out_at_most_a_thousand_layers(tmp_path):
+    from conv_cost.explain import HANDOUT_LAYERS
+
+    spec = tmp_path / "long.yaml"
+    # 1,002 convs and 1,002 relus: the relus are only named, the last two convs only counted.
+    spec.write_text("input: [4, 4, 2]\nlayers:\n  - type: repeat\n    times: 1002\n"
+                    "    body: [{type: conv, filters: 2, kernel: 1}, {type: relu}]\n")
+    page = render("report", str(spec), "--format", "html")
+    assert HANDOUT_LAYERS == 1000
+    assert page.count('<div class="layer">') == 1000 + 1  # the layers worked out, and the totals
+    left_out = re.search(r'Not worked out in this handout, which works out at most 1,000 layers of a model '
+                         r'\(activations aside\): (.*?)\. convcost explain', page)
+    assert left_out and left_out.group(1) == "<code>repeat1/1001/conv1</code>, <code>repeat1/1002/conv1</code>"
+    assert "Not worked out here: <code>repeat1/1/relu1</code>" in page and "and 952 more" in page
+    everything = render("explain", str(spec), "--format", "html")
+    assert everything.count('<div class="layer">') == 2004 + 1 and "Not worked out" not in everything

@@ -14,7 +14,7 @@ from itertools import accumulate
 from typing import Iterable, Sequence
 
 from ..cost import ModelReport
-from ..explain import LayerExplanation, ModelExplanation
+from ..explain import HANDOUT_LAYERS, LayerExplanation, ModelExplanation
 from ..text import inert_lines
 from .common import (MACS_HEADER, by_layer_cells, by_layer_notes, compare_cells, compare_keys, compare_title, in_out,
                      layer_cells, layer_columns, number_format, peak_line, settings_line, shapes_line, summary_lines,
@@ -121,9 +121,16 @@ LABEL_SIZE, LABEL_LINE = 11.5, 13  # font size and line height of a bar's label 
 WIDE_LABEL_SIZE, WIDE_LABEL_LINE = 14.5, 17  # the same in the comparison charts (svg.wide .label)
 
 
+_HTML_SPECIAL = re.compile(r"[&<>\"']")
+
+
 def esc(text: object) -> str:
-    # Control characters escaped too (\x1b): the page may be read with `cat` as well.
-    return escape(inert_lines(str(text)), quote=True)
+    # Control characters escaped too (\x1b): the page may be read with `cat` as well. Most texts
+    # (numbers, shapes, formulas) have nothing to escape: a handout of 10,000 layers escapes 500,000.
+    text = text if type(text) is str else str(text)
+    if not text.isprintable():
+        text = inert_lines(text)
+    return escape(text, quote=True) if _HTML_SPECIAL.search(text) else text
 
 
 def page(title: str, body: str) -> str:
@@ -154,9 +161,10 @@ def table(headers: Sequence[str], aligns: Sequence[str], rows: Iterable[Sequence
         joined = " ".join(n for n in names if n)
         return f' class="{joined}"' if joined else ""
 
-    head = "".join(f"<th{cls(i)}>{h}</th>" for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(r)) + "</tr>\n" for r in rows)
-    tfoot = ("<tfoot><tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(foot)) + "</tr></tfoot>\n"
+    attrs = [cls(i) for i in range(len(aligns))]
+    head = "".join(f"<th{a}>{h}</th>" for a, h in zip(attrs, headers))
+    body = "".join("<tr>" + "".join(f"<td{a}>{c}</td>" for a, c in zip(attrs, r)) + "</tr>\n" for r in rows)
+    tfoot = ("<tfoot><tr>" + "".join(f"<td{a}>{c}</td>" for a, c in zip(attrs, foot)) + "</tr></tfoot>\n"
              if foot else "")
     attr = (f' class="{css}"' if css else "") + (f' style="{style}"' if style else "")
     return (f"<table{attr}>\n<thead>{head_rows or f'<tr>{head}</tr>'}</thead>\n"
@@ -170,9 +178,20 @@ _EM = {**dict.fromkeys("ijl.,:;'|! ", 0.32), **dict.fromkeys("ftr()/-[]", 0.42),
        **dict.fromkeys("w+M", 0.87), **dict.fromkeys("0123456789", 0.64)}
 
 
+def _char_em(c: str) -> float:
+    return _EM.get(c, 0.8 if c.isupper() else 0.62)
+
+
+_ASCII_EM = {chr(i): _char_em(chr(i)) for i in range(128)}
+
+
 def text_em(text: str, bold: bool = False) -> float:
     """The width of a text in DejaVu Sans, in em, a little rounded up (bold is a tenth wider)."""
-    return (1.1 if bold else 1.0) * sum(_EM.get(c, 0.8 if c.isupper() else 0.62) for c in text)
+    try:
+        em = sum(map(_ASCII_EM.__getitem__, text))  # the table's lookups in C: tables measure every name
+    except KeyError:
+        em = sum(map(_char_em, text))
+    return (1.1 if bold else 1.0) * em
 
 
 def fitted_font(column_ems: Sequence[float], padding_px: float, largest_pt: float, extra_px: float = 0) -> str:
@@ -185,14 +204,43 @@ def fitted_font(column_ems: Sequence[float], padding_px: float, largest_pt: floa
     return "" if fits >= largest_pt else f"font-size: {max(int(fits * 10) / 10, 6.0):g}pt"  # rounded down
 
 
+_WIDEST_EM = max(1.0, *_EM.values())  # no character is wider: a word of n characters is at most n of these
+
+
+def widest_word_em(words: Iterable[str], bold: bool = False) -> float:
+    """The largest text_em of the words; longest first, stopping where no shorter word can be wider."""
+    best = 0.0
+    for w in sorted(set(words), key=len, reverse=True):
+        if len(w) * _WIDEST_EM * (1.1 if bold else 1.0) <= best:
+            break
+        best = max(best, text_em(w, bold))
+    return best
+
+
+def cell_words(cell: str) -> list[str]:
+    """The parts of a cell that cannot wrap: words, and a layer path's parts after each '/'."""
+    if "/" not in cell:
+        return cell.split(" ")
+    return re.split(r" |(?<=/)", cell)
+
+
+def column_ems(headers: Sequence[str], rows: Sequence[Sequence[str]], foot: Sequence[str] | None) -> list[float]:
+    """Per column, the width in em of its widest text that cannot wrap: a word of a header (which wraps
+    after a '-' or '_' too) or of a cell (a layer path after a '/' too); heads and the total row are bold."""
+    ems = []
+    for i, h in enumerate(headers):
+        # A table of 10,000 rows has few distinct cells in most columns: each is split and measured once.
+        cells = {r[i] for r in rows}
+        em = max(widest_word_em(re.split(r" |(?<=[_-])", h), bold=True),
+                 widest_word_em(w for c in cells for w in cell_words(c)))
+        ems.append(max(em, widest_word_em(cell_words(foot[i]), bold=True)) if foot else em)
+    return ems
+
+
 def table_font(headers: Sequence[str], rows: Sequence[Sequence[str]], foot: Sequence[str] | None,
                padding_px: float, largest_pt: float, extra_px: float = 0) -> str:
-    """fitted_font for a table of these texts: what cannot wrap is a word of a header (which wraps
-    after a '-' or '_' too) or of a cell (a layer path after a '/' too); heads and the total row are bold."""
-    ems = [max(text_em(w, bold=True) for w in re.split(r" |(?<=[_-])", h)) for h in headers]
-    for r, bold in [*((r, False) for r in rows), *(((foot, True),) if foot else ())]:
-        ems = [max([em, *(text_em(w, bold) for w in re.split(r" |(?<=/)", c))]) for em, c in zip(ems, r)]
-    return fitted_font(ems, padding_px, largest_pt, extra_px)
+    """fitted_font for a table of these texts (column_ems)."""
+    return fitted_font(column_ems(headers, rows, foot), padding_px, largest_pt, extra_px)
 
 
 def model_head(name: str) -> str:
@@ -296,8 +344,9 @@ def layer_table(report: ModelReport, exact_numbers: bool, keys: tuple[str, ...] 
     body, total = layer_cells(report, exact_numbers, columns, rows)
     share = next((i for i, c in enumerate(columns) if c.key == "share"), None)
     html_rows = []
+    escaped: dict[str, str] = {}  # a long model repeats its numbers: each distinct text escaped once
     for layer, cells in zip(report.layers if rows is None else rows, body):
-        out = [esc(c) for c in cells]
+        out = [escaped[c] if c in escaped else escaped.setdefault(c, esc(c)) for c in cells]
         out[0] = name_cell(cells[0])
         if share is not None:
             out[share] = share_cell(layer.cost.macs, report.totals.macs)
@@ -362,28 +411,24 @@ FORMULAS_INTRO = (
 NAMED = 50  # layers named in one sentence of the handout; the rest are counted
 
 
-def _is_simple(layer) -> bool:
-    """Shape-preserving, no params, no MACs: an activation or a free layer such as dropout."""
-    t = layer.traits
-    return "elementwise" in t and ("activation" in t or "free" in t)
+def name_list(names: Sequence[str]) -> str:
+    """Up to NAMED layer names as code, then how many more."""
+    listed = ", ".join(f"<code>{esc(n)}</code>" for n in names[:NAMED])
+    return listed + (f" and {len(names) - NAMED:,} more" if len(names) > NAMED else "")
 
 
-def formulas_section(explanations: Sequence[ModelExplanation], heading: str, brief: bool = False,
+def formulas_section(explanations: Sequence[ModelExplanation], heading: str,
                      titles: Sequence[str] | None = None, skip_repeats: bool = False) -> str:
-    """Every layer's steps; with `brief`, activations and the like are named in one line instead;
-    with `skip_repeats`, a layer exactly as in an earlier model is named instead of shown again."""
+    """Every explained layer's steps, then the layers a handout only names or counts (explain_model's
+    `handout`); with `skip_repeats`, a layer exactly as in an earlier model is named instead of shown again."""
     titles = titles or [e.report.name for e in explanations]
     out = [f'<section class="formulas">\n<h2>{esc(heading)}</h2>\n', FORMULAS_INTRO]
     seen: dict[LayerExplanation, str] = {}
     for title, expl in zip(titles, explanations, strict=True):
         if len(explanations) > 1:
             out.append(f"<h3>{esc(title)}</h3>\n")
-        simple = [layer for layer in expl.layers if brief and _is_simple(layer.row.layer)]
-        skipped = {id(layer) for layer in simple}  # a set: `in` on the list made this quadratic
         repeats: dict[str, list[str]] = {}
         for layer in expl.layers:
-            if id(layer) in skipped:
-                continue
             if skip_repeats:
                 if layer in seen:
                     repeats.setdefault(seen[layer], []).append(layer.row.name)
@@ -391,15 +436,15 @@ def formulas_section(explanations: Sequence[ModelExplanation], heading: str, bri
                 seen.setdefault(layer, title)
             out.append(steps_block(layer))
         for first, names in repeats.items():
-            listed = ", ".join(f"<code>{esc(n)}</code>" for n in names[:NAMED])
-            listed += f" and {len(names) - NAMED:,} more" if len(names) > NAMED else ""
-            out.append(f'<p class="note">Worked out as in {esc(first)} above: {listed}.</p>\n')
-        if simple:
-            names = ", ".join(f"<code>{esc(layer.row.name)}</code>" for layer in simple[:NAMED])
-            names += f" and {len(simple) - NAMED:,} more" if len(simple) > NAMED else ""
-            out.append(f'<p class="note">Not worked out here: {names}. They keep their input\'s shape and have '
-                       "no params and no MACs; an activation costs 1 FLOP per element (convcost explain "
-                       "shows every layer).</p>\n")
+            out.append(f'<p class="note">Worked out as in {esc(first)} above: {name_list(names)}.</p>\n')
+        if expl.left_out:
+            out.append(f'<p class="note">Not worked out in this handout, which works out at most '
+                       f"{HANDOUT_LAYERS:,} layers of a model (activations aside): {name_list(expl.left_out)}. "
+                       "convcost explain works out every layer.</p>\n")
+        if expl.simple:
+            out.append(f'<p class="note">Not worked out here: {name_list(expl.simple)}. They keep their input\'s '
+                       "shape and have no params and no MACs; an activation costs 1 FLOP per element (convcost "
+                       "explain shows every layer).</p>\n")
         out.append(totals_steps_block(expl))
     out.append("</section>\n")
     return "".join(out)
@@ -540,7 +585,7 @@ def render_report(reports: list[ModelReport], *, exact: bool = False, files=None
     body += [model_section(r, description, exact, len(reports) > 1, depth=depth,
                            rows=None if groups is None else groups[i]) for i, r in enumerate(reports)]
     if explanations:
-        body.append(formulas_section(explanations, "How each number is worked out", brief=True))
+        body.append(formulas_section(explanations, "How each number is worked out"))
     body.append(LEGEND)
     return page(title, "".join(body))
 
@@ -784,7 +829,7 @@ def render_compare(comparison, *, exact: bool = False, by_layer: bool = False, f
     body.append(LEGEND.replace("</section>", COMPARE_LEGEND + "</section>"))
     if explanations:
         known = [e for e in entries if e.model is not None]
-        body.append(formulas_section(explanations, "How each number is worked out", brief=True,
+        body.append(formulas_section(explanations, "How each number is worked out",
                                      titles=[e.name for e in known], skip_repeats=True))
     return page(title, "".join(body))
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 _UNITS = ((10**18, "E"), (10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 
+@lru_cache(maxsize=1 << 14)  # a long model repeats its counts: tables of 10,000 rows format 80,000
 def human(n: int) -> str:
     """160563200 -> '160.56M'; numbers under 1,000 are shown exactly. Integer arithmetic throughout
     (hundredths rounded half up), so a 10^36 count is exact in its digits, never a float's."""
