@@ -62,9 +62,11 @@ def _group(name: str, rows: list[LayerRow]) -> GroupRow:
         moved = LayerBytes(flops, weight, output, read, write, intensity(flops, read + write))
     time_s = bound = None
     if all(r.time is not None for r in rows):
-        by_bound = {"compute": sum(r.time.time for r in rows if r.time.bound == "compute"),
-                    "memory": sum(r.time.time for r in rows if r.time.bound == "memory")}
-        time_s = float(sum(r.time.time for r in rows))
-        bound = "compute" if by_bound["compute"] >= by_bound["memory"] else "memory"
+        from .roofline import COMPUTE, MEMORY, model_time
+
+        compute = model_time(r.time for r in rows if r.time.bound == COMPUTE)
+        memory = model_time(r.time for r in rows if r.time.bound == MEMORY)
+        time_s = float(compute + memory)
+        bound = COMPUTE if compute >= memory else MEMORY
     kind = f"{len(rows)} layers" if len(rows) > 1 else last.type
     return GroupRow(name, kind, last.output, cost, len(rows), last.receptive_field, moved, time_s, bound)

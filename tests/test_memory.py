@@ -766,3 +766,18 @@ def test_a_malformed_device_table_is_refused(data, message):
     with pytest.raises(ValueError) as err:
         parse_devices(data)
     assert str(err.value) == message
+
+
+_machines = st.sampled_from([Roofline.from_units("19.5", "936"), Roofline.from_units("82.6", "1008"),
+                             Roofline.from_units("1", "1"), Roofline.from_units("0.3", "17.5")])
+
+
+@given(st.lists(st.tuples(st.integers(0, 10**15), st.integers(0, 10**13), _machines), max_size=30))
+def test_model_time_is_the_sum_of_each_layers_larger_time(layers):
+    times = [layer_time(f, b, m) for f, b, m in layers]
+    by_fractions = sum((max(Fraction(f) / m.peak_flops, Fraction(b) / m.bandwidth) for f, b, m in layers),
+                       Fraction(0))
+    assert model_time(times) == by_fractions
+    for t, (f, b, m) in zip(times, layers):
+        assert t.bound == (COMPUTE if Fraction(f) / m.peak_flops >= Fraction(b) / m.bandwidth else MEMORY)
+        assert t.time == max(t.compute_s, t.memory_s) and t.time_s == float(t.time)
