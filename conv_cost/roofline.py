@@ -76,15 +76,22 @@ class LayerTime:
     def memory_s(self) -> Fraction:
         return self.moved_bytes / self.roofline.bandwidth
 
+    def _winning_term(self) -> tuple[int, Fraction]:
+        """The amount and the rate of the term that bounds the layer: (FLOPs, peak) or (bytes, bandwidth)."""
+        if self.bound == COMPUTE:
+            return self.flops, self.roofline.peak_flops
+        return self.moved_bytes, self.roofline.bandwidth
+
     @property
     def time(self) -> Fraction:
-        return self.compute_s if self.bound == COMPUTE else self.memory_s
+        amount, rate = self._winning_term()
+        return amount / rate
 
     @property
     def time_s(self) -> float:
         # int / int is correctly rounded, as float() of the Fraction is: the same float, no Fraction built.
-        rate = self.roofline.peak_flops if self.bound == COMPUTE else self.roofline.bandwidth
-        return (self.flops if self.bound == COMPUTE else self.moved_bytes) * rate.denominator / rate.numerator
+        amount, rate = self._winning_term()
+        return amount * rate.denominator / rate.numerator
 
 
 def layer_time(flops: int, moved_bytes: int, roofline: Roofline) -> LayerTime:
